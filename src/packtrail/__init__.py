@@ -1,0 +1,7 @@
+"""packtrail: serialization and track-and-trace for medicines on the GS1 standards.
+
+The capability packages live beside this file (see the README's architecture section);
+``packtrail.gs1`` is the foundation every other package stands on.
+"""
+
+__version__ = "0.1.0"

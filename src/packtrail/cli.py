@@ -1,0 +1,322 @@
+"""The ``packtrail`` command.
+
+Verbs mirror the library: ``packtrail barcode parse`` is
+:func:`packtrail.gs1.parse_barcode`, ``packtrail id convert`` the conversions
+of :mod:`packtrail.gs1`. Every command prints ``--json`` for scripts; invalid
+input ends with exit status 2 and one line saying what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from packtrail.gs1 import (
+    NDC,
+    DigitalLink,
+    ElementString,
+    GS1Error,
+    PackIdentifier,
+    epc_from_ai_pairs,
+    normalize_gtin,
+    parse_barcode,
+    parse_epc_uri,
+)
+
+app = typer.Typer(
+    help="packtrail: serialization and track-and-trace for medicines on the GS1 standards.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+barcode_app = typer.Typer(help="Read, render and decode GS1 barcodes.", no_args_is_help=True)
+id_app = typer.Typer(help="Convert identifiers between GS1 forms.", no_args_is_help=True)
+app.add_typer(barcode_app, name="barcode")
+app.add_typer(id_app, name="id")
+
+_out = Console(highlight=False)
+
+GSOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gs",
+        help="A character sequence a keyboard-wedge scanner sends instead of GS (repeatable), e.g. '^]' or '|'. "
+        "'<GS>' is always understood.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _substitutes(gs: list[str] | None) -> tuple[str, ...]:
+    return ("<GS>", *(gs or ()))
+
+
+def describe(elements: ElementString) -> dict[str, Any]:
+    """The ``barcode parse --json`` object: every element, then the pack's fields under stable names."""
+    pack = PackIdentifier.from_element_string(elements)
+    try:
+        digital_link: str | None = DigitalLink.from_element_string(elements).uri
+    except GS1Error:
+        digital_link = None
+    return {
+        "elements": [
+            {"ai": e.ai, "title": e.title, "raw": e.raw, "value": _jsonable(e.value)} for e in elements.elements
+        ],
+        "symbology": None
+        if elements.symbology is None
+        else {
+            "identifier": elements.symbology.identifier,
+            "name": elements.symbology.name,
+            "is_gs1": elements.symbology.is_gs1,
+        },
+        "gtin": pack.gtin,
+        "serial": pack.serial,
+        "lot": pack.lot,
+        "expiry": _jsonable(pack.expiry),
+        "nhrn": dict(pack.nhrn) if pack.nhrn else None,
+        "sscc": pack.sscc,
+        "sgtin": pack.sgtin,
+        "digital_link": digital_link,
+        "element_string": elements.bracketed(),
+        "warnings": list(elements.warnings),
+    }
+
+
+def _print_description(info: dict[str, Any]) -> None:
+    table = Table("AI", "title", "raw", "value", title="GS1 elements")
+    for element in info["elements"]:
+        table.add_row(element["ai"], element["title"], element["raw"], str(element["value"]))
+    _out.print(table)
+    for key in ("gtin", "serial", "lot", "expiry", "sscc", "sgtin", "digital_link"):
+        if info[key] is not None:
+            _out.print(f"[bold]{key:>12}[/bold]  {info[key]}")
+    if info["nhrn"]:
+        for ai, value in info["nhrn"].items():
+            _out.print(f"[bold]{'nhrn ' + ai:>12}[/bold]  {value}")
+    if info["symbology"] is not None:
+        _out.print(f"[bold]{'symbology':>12}[/bold]  {info['symbology']['identifier']} {info['symbology']['name']}")
+    for warning in info["warnings"]:
+        _out.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@barcode_app.command("parse")
+def barcode_parse(
+    string: Annotated[str, typer.Argument(help="Element string (GS as 0x1D or <GS>), bracketed form, or Digital Link.")],
+    json_output: JsonOption = False,
+    gs: GSOption = None,
+    lenient: Annotated[bool, typer.Option(help="Repair a non-conforming Digital Link instead of refusing it.")] = False,
+) -> None:
+    """Parse GS1 barcode data and show every element and the pack identifier."""
+    try:
+        elements = parse_barcode(string, gs_substitutes=_substitutes(gs), strict=not lenient)
+    except GS1Error as error:
+        _fail(str(error))
+    info = describe(elements)
+    if json_output:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+    else:
+        _print_description(info)
+
+
+@barcode_app.command("render")
+def barcode_render(
+    string: Annotated[str, typer.Argument(help="The data, in any form 'barcode parse' accepts.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.png or FILE.svg")],
+    scale: Annotated[int, typer.Option(help="Pixels per module.")] = 6,
+    gs: GSOption = None,
+) -> None:
+    """Render a GS1 DataMatrix (PNG or SVG). Invalid data is refused, never encoded."""
+    from packtrail.gs1.datamatrix import render_png, render_svg
+
+    suffix = output.suffix.lower()
+    if suffix not in (".png", ".svg"):
+        _fail(f"output file {output} must end in .png or .svg")
+    try:
+        elements = parse_barcode(string, gs_substitutes=_substitutes(gs))
+        if suffix == ".png":
+            render_png(elements, output, scale=scale)
+        else:
+            render_svg(elements, output, scale=scale)
+    except GS1Error as error:
+        _fail(str(error))
+    typer.echo(f"wrote {output}: {elements.bracketed()}")
+
+
+@barcode_app.command("decode")
+def barcode_decode(
+    image: Annotated[Path, typer.Argument(help="A PNG or JPEG image with one or more GS1 DataMatrix symbols.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Decode DataMatrix symbols from an image, from their raw bytes and symbology identifier."""
+    from packtrail.gs1.datamatrix import decode
+
+    if not image.exists():
+        _fail(f"image {image} does not exist")
+    try:
+        symbols = decode(image)
+    except GS1Error as error:
+        _fail(str(error))
+    if not symbols:
+        _fail(f"no DataMatrix symbol found in {image}")
+    results = []
+    for symbol in symbols:
+        entry: dict[str, Any] = {
+            "symbology_identifier": symbol.symbology_identifier,
+            "scan_data": symbol.scan_data,
+            "error": symbol.error,
+        }
+        if symbol.element_string is not None:
+            entry.update(describe(symbol.element_string))
+        results.append(entry)
+    if json_output:
+        typer.echo(json.dumps(results if len(results) > 1 else results[0], ensure_ascii=False))
+        return
+    for entry in results:
+        _out.print(f"[bold]scan data[/bold]  {entry['scan_data']!r}")
+        if entry["error"]:
+            _out.print(f"[red]not valid GS1 data:[/red] {entry['error']}")
+        if "elements" in entry:
+            _print_description(entry)
+
+
+_TARGETS = ("element", "dl", "sgtin", "epc", "gtin14", "ndc")
+
+
+def convert(
+    value: str,
+    to: str,
+    *,
+    company_prefix_length: int | None = None,
+    ndc_format: str | None = None,
+    base: str = "https://id.gs1.org",
+) -> dict[str, Any]:
+    """Convert ``value`` (any GS1 form, an EPC URI, a GTIN or an NDC) to form ``to``; the ``id convert`` result."""
+    if to not in _TARGETS:
+        raise GS1Error(f"unknown target {to!r}: expected one of {', '.join(_TARGETS)}")
+    text = value.strip()
+    pairs: tuple[tuple[str, str], ...]
+    if text.startswith("urn:epc:"):
+        pairs = parse_epc_uri(text).to_ai_pairs()
+    elif text.replace("-", "").isdigit() and ("-" in text or len(text) in (10, 11)):
+        ndc = NDC.parse(text, format=ndc_format)
+        pairs = (("01", ndc.to_gtin14()),)
+    elif text.isdigit() and len(text) in (8, 12, 13, 14):
+        pairs = (("01", normalize_gtin(text)),)
+    else:
+        pairs = parse_barcode(text).pairs
+    elements = ElementString.from_pairs(pairs, check_associations=False)
+    values = dict(pairs)
+    result: str
+    if to == "element":
+        result = elements.bracketed()
+    elif to == "dl":
+        result = DigitalLink.from_element_string(elements, base=base).uri
+    elif to in ("sgtin", "epc"):
+        if to == "sgtin" and ("01" not in values or "21" not in values):
+            raise GS1Error("an SGTIN needs a GTIN (01) and a serial number (21)")
+        result = epc_from_ai_pairs(pairs, company_prefix_length=company_prefix_length).uri
+    elif to == "gtin14":
+        if "01" not in values:
+            raise GS1Error("no GTIN (01) in the input")
+        result = normalize_gtin(values["01"])
+    else:
+        if "01" not in values:
+            raise GS1Error("no GTIN (01) in the input")
+        ndc = NDC.from_gtin(values["01"], format=ndc_format)
+        result = ndc.hyphenated() if ndc.format is not None else ndc.digits
+        return {"input": value, "to": to, "result": result, "ndc_format": ndc.format, "element_string": None}
+    return {"input": value, "to": to, "result": result, "element_string": elements.bracketed()}
+
+
+@id_app.command("convert")
+def id_convert(
+    value: Annotated[str, typer.Argument(help="Element string, Digital Link, EPC URI, GTIN or NDC.")],
+    to: Annotated[str, typer.Option("--to", help="element | dl | sgtin | epc | gtin14 | ndc")],
+    json_output: JsonOption = False,
+    company_prefix_length: Annotated[
+        int | None, typer.Option(help="GS1 Company Prefix length, when GS1's list does not know it.")
+    ] = None,
+    ndc_format: Annotated[
+        str | None, typer.Option(help="NDC hyphenation 4-4-2, 5-3-2 or 5-4-1 (not derivable from digits).")
+    ] = None,
+    base: Annotated[str, typer.Option(help="Resolver base for Digital Link output.")] = "https://id.gs1.org",
+) -> None:
+    """Convert an identifier between element string, Digital Link, EPC URI, GTIN-14 and NDC."""
+    try:
+        result = convert(value, to, company_prefix_length=company_prefix_length, ndc_format=ndc_format, base=base)
+    except GS1Error as error:
+        _fail(str(error))
+    if json_output:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        typer.echo(result["result"])
+        if to == "ndc" and result.get("ndc_format") is None:
+            typer.echo(
+                "note: the NDC's hyphenation (4-4-2, 5-3-2 or 5-4-1) cannot be known from the GTIN; "
+                "pass --ndc-format",
+                err=True,
+            )
+
+
+SAMPLE_PACK = "]d2010950600013435217270131" "10ABC123\x1d21SERIAL0001\x1d710PZN1234"
+"""A sample pack as a scanner transmits it: GTIN, expiry, lot, serial and a German NHRN."""
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option(help="Where to write the rendered barcode (default: a temporary folder).")
+    ] = None,
+) -> None:
+    """Parse a sample pack barcode, render it as a GS1 DataMatrix, decode the image and show what it found."""
+    from packtrail.gs1.datamatrix import decode, label_lines, render_png
+
+    _out.rule("packtrail demo: one medicine pack")
+    _out.print(f"Scanner output: {SAMPLE_PACK.replace(chr(29), '<GS>')!r}")
+    elements = parse_barcode(SAMPLE_PACK)
+    info = describe(elements)
+    _print_description(info)
+    target = directory or Path(tempfile.mkdtemp(prefix="packtrail-demo-"))
+    target.mkdir(parents=True, exist_ok=True)
+    png = target / "pack.png"
+    render_png(elements, png, scale=6)
+    _out.print(f"\nRendered the GS1 DataMatrix to {png}")
+    symbols = decode(png)
+    if not symbols or symbols[0].element_string is None:
+        _fail("the rendered barcode could not be decoded")
+    decoded = symbols[0].element_string
+    _out.print(f"Decoded it back from the image: {symbols[0].symbology_identifier} {decoded.bracketed()}")
+    _out.print("Identical to the input: " + ("yes" if decoded.pairs == elements.pairs else "NO"))
+    _out.print("\nHuman-readable text for the pack:")
+    for line in label_lines(decoded):
+        _out.print(f"  {line}")
+
+
+def main() -> None:
+    """Entry point of the ``packtrail`` console script."""
+    app(prog_name="packtrail")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
