@@ -31,6 +31,7 @@ from packtrail.gs1 import (
     parse_barcode,
     parse_epc_uri,
 )
+from packtrail.gs1.ifa import IFA_DATA_IDENTIFIERS, IFAMessage, is_ifa_message
 
 app = typer.Typer(
     help="packtrail: serialization and track-and-trace for medicines on the GS1 standards.",
@@ -103,13 +104,36 @@ def describe(elements: ElementString) -> dict[str, Any]:
     }
 
 
+def describe_ifa(message: IFAMessage) -> dict[str, Any]:
+    """The ``barcode parse --json`` object for an IFA-coded pack (Data Identifiers instead of AIs)."""
+    pack = PackIdentifier.from_ifa(message)
+    return {
+        "elements": [
+            {"di": di, "title": IFA_DATA_IDENTIFIERS[di], "raw": raw, "value": raw} for di, raw in message.elements
+        ],
+        "symbology": None,
+        "gtin": pack.gtin,
+        "ppn": pack.ppn,
+        "serial": pack.serial,
+        "lot": pack.lot,
+        "expiry": _jsonable(pack.expiry),
+        "nhrn": None,
+        "sscc": None,
+        "sgtin": pack.sgtin,
+        "digital_link": None,
+        "element_string": None,
+        "warnings": list(message.warnings),
+    }
+
+
 def _print_description(info: dict[str, Any]) -> None:
-    table = Table("AI", "title", "raw", "value", title="GS1 elements")
+    ifa = bool(info["elements"]) and "di" in info["elements"][0]
+    table = Table("DI" if ifa else "AI", "title", "raw", "value", title="IFA elements" if ifa else "GS1 elements")
     for element in info["elements"]:
-        table.add_row(element["ai"], element["title"], element["raw"], str(element["value"]))
+        table.add_row(element["di" if ifa else "ai"], element["title"], element["raw"], str(element["value"]))
     _out.print(table)
-    for key in ("gtin", "serial", "lot", "expiry", "sscc", "sgtin", "digital_link"):
-        if info[key] is not None:
+    for key in ("gtin", "ppn", "serial", "lot", "expiry", "sscc", "sgtin", "digital_link"):
+        if info.get(key) is not None:
             _out.print(f"[bold]{key:>12}[/bold]  {info[key]}")
     if info["nhrn"]:
         for ai, value in info["nhrn"].items():
@@ -122,17 +146,24 @@ def _print_description(info: dict[str, Any]) -> None:
 
 @barcode_app.command("parse")
 def barcode_parse(
-    string: Annotated[str, typer.Argument(help="Element string (GS as 0x1D or <GS>), bracketed form, or Digital Link.")],
+    string: Annotated[
+        str,
+        typer.Argument(
+            help="Element string (GS as 0x1D or <GS>), bracketed form, Digital Link, or IFA-coded (ISO/IEC 15434)."
+        ),
+    ],
     json_output: JsonOption = False,
     gs: GSOption = None,
     lenient: Annotated[bool, typer.Option(help="Repair a non-conforming Digital Link instead of refusing it.")] = False,
 ) -> None:
-    """Parse GS1 barcode data and show every element and the pack identifier."""
+    """Parse GS1 barcode data (or an IFA-coded pack) and show every element and the pack identifier."""
     try:
-        elements = parse_barcode(string, gs_substitutes=_substitutes(gs), strict=not lenient)
+        if is_ifa_message(string):
+            info = describe_ifa(IFAMessage.parse(string))
+        else:
+            info = describe(parse_barcode(string, gs_substitutes=_substitutes(gs), strict=not lenient))
     except GS1Error as error:
         _fail(str(error))
-    info = describe(elements)
     if json_output:
         typer.echo(json.dumps(info, ensure_ascii=False))
     else:
@@ -188,6 +219,12 @@ def barcode_decode(
         }
         if symbol.element_string is not None:
             entry.update(describe(symbol.element_string))
+        elif is_ifa_message(symbol.scan_data):
+            try:
+                entry.update(describe_ifa(IFAMessage.parse(symbol.scan_data)))
+                entry["error"] = None
+            except GS1Error as error:
+                entry["error"] = str(error)
         results.append(entry)
     if json_output:
         typer.echo(json.dumps(results if len(results) > 1 else results[0], ensure_ascii=False))

@@ -912,3 +912,10 @@ def gtin_serial_from_sgtin(uri: str) -> tuple[str, str]:
     gtin = sgtin.gtin
     _SGTIN_GTINS[f"{sgtin.company_prefix}.{sgtin.item_reference}"] = gtin
     return gtin, sgtin.serial
+
+
+def _clear_caches() -> None:
+    """Forget cached GTIN splits (for benchmarks that want to time cold starts too)."""
+    for heads in _SGTIN_HEADS.values():
+        heads.clear()
+    _SGTIN_GTINS.clear()

@@ -19,6 +19,12 @@ writes it back in every form the supply chain uses.
 >>> pack.element_string().bracketed()
 '(01)09506000134352(17)270131(10)ABC123(21)SERIAL0001(710)PZN1234'
 
+An IFA-coded German pack (ISO/IEC 15434, product code as PPN) reads into the same type:
+
+>>> ifa = PackIdentifier.parse("]d1[)>\\x1e06\\x1d9N110375286414\\x1d1TABC123\\x1dD270131\\x1dSSERIAL1\\x1e\\x04")
+>>> ifa.product_code_scheme, ifa.product_code, ifa.serial
+('PPN', '110375286414', 'SERIAL1')
+
 The same pack read from its Digital Link gives an equal value:
 
 >>> PackIdentifier.parse(pack.digital_link) == pack
@@ -44,6 +50,8 @@ from packtrail.gs1.digital_link import DEFAULT_RESOLVER, DigitalLink
 from packtrail.gs1.element_string import ElementString
 from packtrail.gs1.epc import sgtin_from_gtin_serial
 from packtrail.gs1.errors import GS1Error
+from packtrail.gs1.ifa import IFAMessage, is_ifa_message
+from packtrail.gs1.keys import normalize_gtin
 from packtrail.gs1.linters import gs1_date
 
 __all__ = ["NHRN_AIS", "PackIdentifier", "parse_barcode"]
@@ -92,6 +100,8 @@ class PackIdentifier:
     """National healthcare reimbursement numbers as ``(AI, value)``, e.g. ``("710", "PZN…")``."""
     sscc: str | None = None
     """For a case or pallet label: the SSCC (AI 00) instead of a GTIN."""
+    ppn: str | None = None
+    """For an IFA-coded pack: the Pharmacy Product Number, the product code instead of a GTIN."""
     warnings: tuple[str, ...] = dataclasses.field(default=(), compare=False)
     """Warnings from reading the barcode (missing serial, repaired Digital Link, …)."""
 
@@ -99,8 +109,25 @@ class PackIdentifier:
     def parse(
         cls, text: str, *, gs_substitutes: Iterable[str] = ("<GS>",), strict: bool = True
     ) -> PackIdentifier:
-        """Read a pack identifier from any form :func:`parse_barcode` accepts."""
+        """Read a pack identifier from any form :func:`parse_barcode` accepts, or from an IFA-coded
+        Data Matrix (ISO/IEC 15434 with ASC MH10 Data Identifiers, product code as PPN)."""
+        if isinstance(text, str) and is_ifa_message(text):
+            return cls.from_ifa(IFAMessage.parse(text))
         return cls.from_element_string(parse_barcode(text, gs_substitutes=gs_substitutes, strict=strict))
+
+    @classmethod
+    def from_ifa(cls, message: IFAMessage) -> PackIdentifier:
+        """Pick the pack's fields out of an IFA-coded message."""
+        expiry_raw = message.expiry_raw
+        return cls(
+            gtin=message.gtin,
+            serial=message.serial,
+            lot=message.lot,
+            expiry=gs1_date(expiry_raw) if expiry_raw else None,
+            expiry_raw=expiry_raw,
+            ppn=message.ppn,
+            warnings=message.warnings,
+        )
 
     @classmethod
     def from_element_string(cls, elements: ElementString) -> PackIdentifier:
@@ -127,8 +154,9 @@ class PackIdentifier:
         expiry: str | date | None = None,
         nhrn: Iterable[tuple[str, str]] = (),
     ) -> PackIdentifier:
-        """Build and validate a pack identifier from its parts (``expiry`` as ``YYMMDD`` or a date)."""
-        pairs: list[tuple[str, str]] = [("01", gtin)]
+        """Build and validate a pack identifier from its parts (``gtin`` of any length, ``expiry`` as
+        ``YYMMDD`` or a date)."""
+        pairs: list[tuple[str, str]] = [("01", normalize_gtin(gtin))]
         if expiry is not None:
             pairs.append(("17", expiry.strftime("%y%m%d") if isinstance(expiry, date) else expiry))
         if lot is not None:
@@ -139,6 +167,11 @@ class PackIdentifier:
 
     def pairs(self) -> tuple[tuple[str, str], ...]:
         """``(AI, value)`` pairs in the order packtrail encodes them: fixed-length first."""
+        if self.ppn is not None and self.gtin is None:
+            raise GS1Error(
+                f"PPN {self.ppn} is an IFA product code: it has no GS1 element string form "
+                "(use the NTIN of its PZN, see packtrail.gs1.ifa.PPN.ntin)"
+            )
         pairs: list[tuple[str, str]] = []
         if self.sscc is not None:
             pairs.append(("00", self.sscc))
@@ -184,6 +217,18 @@ class PackIdentifier:
         return self.digital_link_with_base()
 
     @property
+    def product_code(self) -> str | None:
+        """The product code as the EU repositories system knows it: the GTIN, else the PPN."""
+        return self.gtin if self.gtin is not None else self.ppn
+
+    @property
+    def product_code_scheme(self) -> str | None:
+        """``"GTIN"`` or ``"PPN"``: the coding scheme of :attr:`product_code`."""
+        if self.gtin is not None:
+            return "GTIN"
+        return "PPN" if self.ppn is not None else None
+
+    @property
     def is_complete_unique_identifier(self) -> bool:
         """True when product code, serial, batch and expiry are all present (EU FMD Art. 4; DSCSA)."""
-        return None not in (self.gtin, self.serial, self.lot, self.expiry)
+        return None not in (self.product_code, self.serial, self.lot, self.expiry)
