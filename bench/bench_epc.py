@@ -27,10 +27,10 @@ from typing import Any
 from packtrail.gs1 import epc, gcp
 from packtrail.gs1.checkdigit import gs1_check_digit
 
-# GS1 prefixes where pharma packs are common: US (NDC-based GTINs start 03), Germany,
-# France (34009 = CIP), Italy, Spain, UK, Belgium, Netherlands, Switzerland-era 76x is
-# absent from the list, so not used.
-PHARMA_PREFIXES = ("030", "031", "034009", "040", "041", "042", "043", "080", "081", "084", "050", "054", "087")
+# Starts of GTIN-13 forms where pharma packs are common: US NDC-based (03), France CIP
+# (34009), Germany (40-43), Italy (80-81), Spain (84), UK (50), Belgium (54), Netherlands
+# (87). Switzerland (76x) is missing from the GS1 list, so it is not used.
+PHARMA_PREFIXES = ("03", "34009", "40", "41", "42", "43", "80", "81", "84", "50", "54", "87")
 ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 
 
@@ -40,7 +40,7 @@ def _pick_gtins(count: int, rng: random.Random) -> list[tuple[str, int]]:
     candidates = sorted(
         (prefix, length)
         for prefix, length in table.items()
-        if 7 <= length <= 10 and prefix.startswith(tuple(p[1:] for p in PHARMA_PREFIXES))
+        if 7 <= length <= 10 and prefix.startswith(PHARMA_PREFIXES)
     )
     gtins: list[tuple[str, int]] = []
     seen: set[str] = set()
@@ -68,7 +68,9 @@ def make_pairs(n: int, gtin_count: int = 300, seed: int = 2025) -> list[tuple[st
     return out
 
 
-def _best(fn: Callable[[], list[Any]], repeat: int, before: Callable[[], None] | None = None) -> tuple[float, list[Any]]:
+def _best(
+    fn: Callable[[], list[Any]], repeat: int, before: Callable[[], None] | None = None
+) -> tuple[float, list[Any]]:
     best = float("inf")
     result: list[Any] = []
     for _ in range(repeat):
@@ -113,7 +115,9 @@ def run(n: int = 100_000, repeat: int = 3) -> dict[str, Any]:
     t_back_theirs, back_theirs = _best(lambda: [epcpy_back(u) for u in theirs], repeat)
 
     disagreements: list[dict[str, str]] = []
-    for (gtin, serial, _), a, a_len, b, ra, rb in zip(data, ours, ours_len, theirs, back, back_theirs, strict=True):
+    for (gtin, serial, _), a, a_len, b, ra, rb in zip(
+        data, ours, ours_len, theirs, back, back_theirs, strict=True
+    ):
         if not (a == a_len == b and ra == rb == (gtin, serial)):
             disagreements.append(
                 {"gtin": gtin, "serial": serial, "packtrail": a, "epcpy": b, "back": repr((ra, rb))}
@@ -145,7 +149,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{figures['n']:,} pairs over {figures['gtins']} GTINs (GS1 list loaded in {figures['gcp_list_load_s']} s)")
+    print(
+        f"{figures['n']:,} pairs over {figures['gtins']} GTINs (GS1 list loaded in {figures['gcp_list_load_s']} s)"
+    )
     print(f"{'':34}{'packtrail':>12}{'epcpy':>12}{'ratio':>8}")
     print(
         f"{'GTIN+serial -> SGTIN URI  (/s)':34}{figures['to_uri_packtrail_per_s']:>12,}"

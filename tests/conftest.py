@@ -23,6 +23,13 @@ from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Two shared cores: a deadline would turn a slow moment into a false failure. Timings live in bench/.
+settings.register_profile(
+    "packtrail", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("PACKTRAIL_HYPOTHESIS_PROFILE", "packtrail"))
 
 POSTGRES_URL_VAR = "PACKTRAIL_TEST_POSTGRES_URL"
 NATS_URL_VAR = "PACKTRAIL_TEST_NATS_URL"

@@ -14,7 +14,7 @@ from packtrail.cli import app
 
 runner = CliRunner()
 
-PACK = "]d2010950600013435217270131" "10ABC123\x1d21SERIAL0001\x1d710PZN1234"
+PACK = "]d201095060001343521727013110ABC123\x1d21SERIAL0001\x1d710PZN1234"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -26,7 +26,18 @@ def test_parse_json_has_the_documented_names() -> None:
     code, out, _ = run("barcode", "parse", PACK, "--json")
     assert code == 0
     info = json.loads(out)
-    for key in ("elements", "gtin", "serial", "lot", "expiry", "nhrn", "sscc", "sgtin", "digital_link", "warnings"):
+    for key in (
+        "elements",
+        "gtin",
+        "serial",
+        "lot",
+        "expiry",
+        "nhrn",
+        "sscc",
+        "sgtin",
+        "digital_link",
+        "warnings",
+    ):
         assert key in info
     assert info["gtin"] == "09506000134352"
     assert info["serial"] == "SERIAL0001"
@@ -38,7 +49,12 @@ def test_parse_json_has_the_documented_names() -> None:
     assert info["digital_link"] == (
         "https://id.gs1.org/01/09506000134352/10/ABC123/21/SERIAL0001?17=270131&710=PZN1234"
     )
-    assert info["elements"][1] == {"ai": "17", "title": "USE BY or EXPIRY", "raw": "270131", "value": "2027-01-31"}
+    assert info["elements"][1] == {
+        "ai": "17",
+        "title": "USE BY or EXPIRY",
+        "raw": "270131",
+        "value": "2027-01-31",
+    }
     assert info["warnings"] == []
 
 

@@ -9,7 +9,6 @@ input ends with exit status 2 and one line saying what is wrong and where.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from datetime import date
 from decimal import Decimal
@@ -26,6 +25,7 @@ from packtrail.gs1 import (
     ElementString,
     GS1Error,
     PackIdentifier,
+    SGTINPattern,
     epc_from_ai_pairs,
     normalize_gtin,
     parse_barcode,
@@ -82,7 +82,8 @@ def describe(elements: ElementString) -> dict[str, Any]:
         digital_link = None
     return {
         "elements": [
-            {"ai": e.ai, "title": e.title, "raw": e.raw, "value": _jsonable(e.value)} for e in elements.elements
+            {"ai": e.ai, "title": e.title, "raw": e.raw, "value": _jsonable(e.value)}
+            for e in elements.elements
         ],
         "symbology": None
         if elements.symbology is None
@@ -109,7 +110,8 @@ def describe_ifa(message: IFAMessage) -> dict[str, Any]:
     pack = PackIdentifier.from_ifa(message)
     return {
         "elements": [
-            {"di": di, "title": IFA_DATA_IDENTIFIERS[di], "raw": raw, "value": raw} for di, raw in message.elements
+            {"di": di, "title": IFA_DATA_IDENTIFIERS[di], "raw": raw, "value": raw}
+            for di, raw in message.elements
         ],
         "symbology": None,
         "gtin": pack.gtin,
@@ -128,7 +130,9 @@ def describe_ifa(message: IFAMessage) -> dict[str, Any]:
 
 def _print_description(info: dict[str, Any]) -> None:
     ifa = bool(info["elements"]) and "di" in info["elements"][0]
-    table = Table("DI" if ifa else "AI", "title", "raw", "value", title="IFA elements" if ifa else "GS1 elements")
+    table = Table(
+        "DI" if ifa else "AI", "title", "raw", "value", title="IFA elements" if ifa else "GS1 elements"
+    )
     for element in info["elements"]:
         table.add_row(element["di" if ifa else "ai"], element["title"], element["raw"], str(element["value"]))
     _out.print(table)
@@ -139,7 +143,9 @@ def _print_description(info: dict[str, Any]) -> None:
         for ai, value in info["nhrn"].items():
             _out.print(f"[bold]{'nhrn ' + ai:>12}[/bold]  {value}")
     if info["symbology"] is not None:
-        _out.print(f"[bold]{'symbology':>12}[/bold]  {info['symbology']['identifier']} {info['symbology']['name']}")
+        _out.print(
+            f"[bold]{'symbology':>12}[/bold]  {info['symbology']['identifier']} {info['symbology']['name']}"
+        )
     for warning in info["warnings"]:
         _out.print(f"[yellow]warning:[/yellow] {warning}")
 
@@ -154,7 +160,9 @@ def barcode_parse(
     ],
     json_output: JsonOption = False,
     gs: GSOption = None,
-    lenient: Annotated[bool, typer.Option(help="Repair a non-conforming Digital Link instead of refusing it.")] = False,
+    lenient: Annotated[
+        bool, typer.Option(help="Repair a non-conforming Digital Link instead of refusing it.")
+    ] = False,
 ) -> None:
     """Parse GS1 barcode data (or an IFA-coded pack) and show every element and the pack identifier."""
     try:
@@ -196,7 +204,9 @@ def barcode_render(
 
 @barcode_app.command("decode")
 def barcode_decode(
-    image: Annotated[Path, typer.Argument(help="A PNG or JPEG image with one or more GS1 DataMatrix symbols.")],
+    image: Annotated[
+        Path, typer.Argument(help="A PNG or JPEG image with one or more GS1 DataMatrix symbols.")
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Decode DataMatrix symbols from an image, from their raw bytes and symbology identifier."""
@@ -254,7 +264,10 @@ def convert(
     text = value.strip()
     pairs: tuple[tuple[str, str], ...]
     if text.startswith("urn:epc:"):
-        pairs = parse_epc_uri(text).to_ai_pairs()
+        epc = parse_epc_uri(text)
+        if isinstance(epc, SGTINPattern):
+            raise GS1Error("an EPC pattern (idpat) selects many identifiers: it has no single conversion")
+        pairs = epc.to_ai_pairs()
     elif text.replace("-", "").isdigit() and ("-" in text or len(text) in (10, 11)):
         ndc = NDC.parse(text, format=ndc_format)
         pairs = (("01", ndc.to_gtin14()),)
@@ -301,7 +314,9 @@ def id_convert(
 ) -> None:
     """Convert an identifier between element string, Digital Link, EPC URI, GTIN-14 and NDC."""
     try:
-        result = convert(value, to, company_prefix_length=company_prefix_length, ndc_format=ndc_format, base=base)
+        result = convert(
+            value, to, company_prefix_length=company_prefix_length, ndc_format=ndc_format, base=base
+        )
     except GS1Error as error:
         _fail(str(error))
     if json_output:
@@ -316,7 +331,7 @@ def id_convert(
             )
 
 
-SAMPLE_PACK = "]d2010950600013435217270131" "10ABC123\x1d21SERIAL0001\x1d710PZN1234"
+SAMPLE_PACK = "]d201095060001343521727013110ABC123\x1d21SERIAL0001\x1d710PZN1234"
 """A sample pack as a scanner transmits it: GTIN, expiry, lot, serial and a German NHRN."""
 
 
@@ -356,4 +371,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

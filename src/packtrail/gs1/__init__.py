@@ -31,12 +31,14 @@ from packtrail.gs1.epc import (
     LGTIN,
     SGLN,
     SGTIN,
-    SSCC as SSCCURI,
     SGTINPattern,
     epc_from_ai_pairs,
     gtin_serial_from_sgtin,
     parse_epc_uri,
     sgtin_from_gtin_serial,
+)
+from packtrail.gs1.epc import (
+    SSCC as SSCCURI,
 )
 from packtrail.gs1.errors import GS1Error
 from packtrail.gs1.gcp import company_prefix_length
@@ -59,6 +61,7 @@ __all__ = [
     "SGLN",
     "SGTIN",
     "SSCC",
+    "SSCCURI",
     "AIDefinition",
     "DigitalLink",
     "Element",
@@ -66,7 +69,6 @@ __all__ = [
     "GS1Error",
     "PackIdentifier",
     "SGTINPattern",
-    "SSCCURI",
     "Symbology",
     "check_key",
     "company_prefix_length",

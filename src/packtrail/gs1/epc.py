@@ -894,18 +894,16 @@ def _sgtin_from_gtin_serial(gtin: str, serial: str, company_prefix_length: int |
 
 def gtin_serial_from_sgtin(uri: str) -> tuple[str, str]:
     """The GTIN-14 and the (unescaped) serial number of an SGTIN URI."""
-    if isinstance(uri, str) and uri.startswith("urn:epc:id:sgtin:"):
-        first = uri.find(".", 17)
-        if first > 0:
-            second = uri.find(".", first + 1)
-            if second > 0:
-                gtin = _SGTIN_GTINS.get(uri[17:second])
-                if gtin is not None:
-                    serial = uri[second + 1 :]
-                    if len(serial) <= _SERIAL_MAX and (
-                        (serial.isascii() and serial.isalnum()) or _URN_SAFE_RUN(serial)
-                    ):
-                        return gtin, serial
+    # Company prefix + '.' + indicator and item reference is always 14 characters, so a URI
+    # whose GTIN was seen before is recognised by one slice and one dict look-up.
+    try:
+        gtin = _SGTIN_GTINS.get(uri[17:31])
+        if gtin is not None and uri[31] == "." and uri.startswith("urn:epc:id:sgtin:"):
+            serial = uri[32:]
+            if len(serial) <= _SERIAL_MAX and ((serial.isascii() and serial.isalnum()) or _URN_SAFE_RUN(serial)):
+                return gtin, serial
+    except (TypeError, IndexError, AttributeError):
+        pass  # not text, or too short: SGTIN.parse explains
     sgtin = SGTIN.parse(uri)
     if len(_SGTIN_GTINS) >= _CACHE_LIMIT:
         _SGTIN_GTINS.clear()
