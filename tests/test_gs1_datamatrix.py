@@ -158,7 +158,8 @@ def test_wrong_check_digit_raises_and_writes_no_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        ("(01)09506000134352(17)271340(21)S1", "day"),
+        ("(01)09506000134352(17)270230(21)S1", "day 30 does not exist"),
+        ("(01)09506000134352(17)271340(21)S1", "month 13"),
         ("(01)09506000134352(21)" + "A" * 21, "too long"),
         ("(01)09506000134352(21)S 1", "not allowed"),
         ("(710)1234567", "must be used together with"),
@@ -264,9 +265,9 @@ def test_decode_reads_a_jpeg_and_a_transparent_png() -> None:
     image.save(jpeg, format="JPEG", quality=80)
     [symbol] = decode(jpeg.getvalue())
     assert symbol.element_string is not None and symbol.element_string.bracketed() == PACK
-    # Light modules made transparent: read as if printed on white paper.
-    rgba = image.convert("RGBA")
-    rgba.putdata([(0, 0, 0, 255) if p[0] < 128 else (0, 0, 0, 0) for p in rgba.getdata()])
+    # Every pixel black, the light modules fully transparent: read as if printed on white paper.
+    rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    rgba.putalpha(image.convert("L").point(lambda v: 255 if v < 128 else 0))
     [symbol] = decode(rgba)
     assert symbol.element_string is not None and symbol.element_string.bracketed() == PACK
 

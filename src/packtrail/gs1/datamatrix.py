@@ -82,9 +82,11 @@ GS1Data: TypeAlias = ElementString | DigitalLink | str
 """What the renderers accept: an element string, a Digital Link, or text in any form
 :meth:`ElementString.parse` reads (with GS or ``<GS>``, bracketed) or a Digital Link URI."""
 
-ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image
+ImageSource: TypeAlias = (
+    str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image | zxingcpp.Image
+)
 """What :func:`decode` reads: a file path, an encoded image file (PNG, JPEG, …) in memory,
-or a Pillow image."""
+a Pillow image, or an image zxing-cpp drew."""
 
 DEFAULT_SCALE = 4
 """Pixels per module. At 300 dpi, 4 px make a module of 0.34 mm, a common size on
@@ -106,7 +108,8 @@ FMD_LABELS: Mapping[str, str] = {
 """Label per AI for :func:`label_lines`. ``PC``/``SN``/``NN`` (product code, serial number,
 national number) are the abbreviations of the EMVS European Pack Coding Guidelines for the
 human-readable part of the unique identifier (Delegated Regulation (EU) 2016/161, Art. 7);
-batch and expiry follow the usual ``LOT``/``EXP`` of Directive 2001/83/EC labelling."""
+batch number and expiry date, required on the pack by Directive 2001/83/EC (Art. 54), get the
+common ``LOT`` and ``EXP``. Pass your own mapping where a market wants other words."""
 
 GS1_SYMBOLOGY_IDENTIFIERS: frozenset[str] = frozenset({"]d2", "]d8", "]C1", "]Q3", "]e0", "]J1"})
 """Symbology identifiers that announce GS1 data (FNC1 in first position): GS1 DataMatrix,
@@ -162,11 +165,14 @@ def render_image(data: GS1Data, *, scale: int = DEFAULT_SCALE, quiet_zone: bool 
     _check_scale(scale)
     barcode = _barcode(_element_string(data))
     picture = zxingcpp.write_barcode_to_image(barcode, scale=scale, add_quiet_zones=quiet_zone)
-    # One byte per pixel, 0 = dark, 255 = light; the stub does not declare the buffer protocol.
-    view = memoryview(picture)  # type: ignore[arg-type]
+    return _pillow_image(picture).convert("1", dither=Image.Dither.NONE)
+
+
+def _pillow_image(picture: zxingcpp.Image) -> Image.Image:
+    """A zxing-cpp image (one byte per pixel, 0 = dark, 255 = light) as a Pillow ``"L"`` image."""
+    view = memoryview(picture)  # type: ignore[arg-type]  # the stub does not declare the buffer protocol
     height, width = view.shape or (0, 0)
-    grey = Image.frombytes("L", (width, height), view.tobytes())
-    return grey.convert("1", dither=Image.Dither.NONE)
+    return Image.frombytes("L", (width, height), view.tobytes())
 
 
 def render_png(
@@ -259,13 +265,21 @@ class DecodedSymbol:
 def _load_image(image: ImageSource) -> Image.Image:
     if isinstance(image, Image.Image):
         picture = image
+    elif isinstance(image, zxingcpp.Image):
+        return _pillow_image(image)
     else:
         # A path is read first, so that a missing file stays a FileNotFoundError.
         data = bytes(image) if isinstance(image, bytes | bytearray | memoryview) else Path(image).read_bytes()
         try:
             picture = Image.open(io.BytesIO(data))
             picture.load()
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            OSError,
+            SyntaxError,
+            ValueError,
+        ) as exc:
             raise GS1Error(f"cannot read the image ({len(data)} bytes): {exc}") from None
     if picture.mode in ("L", "RGB"):
         return picture
