@@ -149,9 +149,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(
-        f"{figures['n']:,} pairs over {figures['gtins']} GTINs (GS1 list loaded in {figures['gcp_list_load_s']} s)"
-    )
+    print(f"{figures['n']:,} pairs over {figures['gtins']} GTINs", end=" ")
+    print(f"(GS1 Company Prefix list loaded in {figures['gcp_list_load_s']} s)")
     print(f"{'':34}{'packtrail':>12}{'epcpy':>12}{'ratio':>8}")
     print(
         f"{'GTIN+serial -> SGTIN URI  (/s)':34}{figures['to_uri_packtrail_per_s']:>12,}"

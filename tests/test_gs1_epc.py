@@ -10,6 +10,7 @@ data must match the ``GS1_AI_JSON`` and ``GS1_DIGITAL_LINK`` patterns.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -328,7 +329,7 @@ def test_error_positions_point_into_the_uri() -> None:
 
 def test_unknown_company_prefix_length_asks_for_it() -> None:
     pairs = [("01", "07612345678900"), ("21", "1")]  # Switzerland (761) is not in the list
-    with pytest.raises(GS1Error, match="GS1 Company Prefix length is unknown.*pass company_prefix_length"):
+    with pytest.raises(GS1Error, match=r"GS1 Company Prefix length is unknown.*pass company_prefix_length"):
         SGTIN.from_ai_pairs(pairs)
     with pytest.raises(GS1Error, match="pass company_prefix_length explicitly"):
         sgtin_from_gtin_serial("07612345678900", "1")
@@ -377,6 +378,9 @@ def test_no_company_prefix_no_epc() -> None:
         (lambda: sgtin_from_gtin_serial("80614141123458", "1" * 21), "at most 20 characters"),
         (lambda: SGTIN("0614141", "81234", "1"), "expected 6 digits"),
         (lambda: SGTINPattern(None, "812345"), "any company prefix must have any item"),
+        (lambda: sgtin_from_gtin_serial("80614141123458", 42), "expected the serial number as text"),  # type: ignore[arg-type]
+        (lambda: SGTIN.from_ai_pairs(["0180614141123458"]), "expected GS1 element data as (AI, data) pairs"),  # type: ignore[list-item]
+        (lambda: gtin_serial_from_sgtin(None), "expected an EPC URI as text"),  # type: ignore[arg-type]
     ],
 )
 def test_element_data_errors(call: Callable[[], object], message: str) -> None:
@@ -522,10 +526,8 @@ def _check_only_gs1error(text: str) -> None:
     else:
         assert parse_epc_uri(epc.uri) == epc  # whatever parses is canonical on the way out
     for parse in (SGTIN.parse, gtin_serial_from_sgtin, SSCC.parse, SGLN.parse, GRAI.parse, GIAI.parse):
-        try:
+        with contextlib.suppress(GS1Error):
             parse(text)
-        except GS1Error:
-            pass
 
 
 @settings(max_examples=400)

@@ -125,7 +125,11 @@ _GIAI_MAX = 30
 
 def _urn_encode(value: str, what: str, max_len: int, ai: str | None) -> str:
     """Check ``value`` (GS1 character set 82, 1..max_len) and escape it for a URI."""
-    if len(value) <= max_len and ((value.isascii() and value.isalnum()) or _URN_SAFE_RUN(value)):
+    if (
+        isinstance(value, str)
+        and len(value) <= max_len
+        and ((value.isascii() and value.isalnum()) or _URN_SAFE_RUN(value))
+    ):
         return value
     _check_cset82(value, what, max_len, ai)
     return value.translate(_ESCAPE_TABLE)
@@ -262,7 +266,11 @@ def _split(uri: str, prefix: str, names: tuple[str, ...]) -> tuple[list[str], li
 def _pick(pairs: Iterable[tuple[str, str]], wanted: tuple[str, ...]) -> dict[str, str]:
     """The values of the ``wanted`` AIs; other AIs (expiry date, batch...) are ignored."""
     found: dict[str, str] = {}
-    for ai, value in pairs:
+    try:
+        items = [(ai, value) for ai, value in pairs]
+    except (TypeError, ValueError):
+        raise GS1Error("expected GS1 element data as (AI, data) pairs") from None
+    for ai, value in items:
         if ai in wanted:
             if not isinstance(value, str):
                 raise GS1Error(f"expected the AI ({ai}) data as text, found {type(value).__name__}", ai=ai)
@@ -900,7 +908,9 @@ def gtin_serial_from_sgtin(uri: str) -> tuple[str, str]:
         gtin = _SGTIN_GTINS.get(uri[17:31])
         if gtin is not None and uri[31] == "." and uri.startswith("urn:epc:id:sgtin:"):
             serial = uri[32:]
-            if len(serial) <= _SERIAL_MAX and ((serial.isascii() and serial.isalnum()) or _URN_SAFE_RUN(serial)):
+            if len(serial) <= _SERIAL_MAX and (
+                (serial.isascii() and serial.isalnum()) or _URN_SAFE_RUN(serial)
+            ):
                 return gtin, serial
     except (TypeError, IndexError, AttributeError):
         pass  # not text, or too short: SGTIN.parse explains
