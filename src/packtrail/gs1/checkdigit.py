@@ -36,7 +36,7 @@ CSET32 = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 _CSET82_VALUE = {c: i for i, c in enumerate(CSET82)}
 _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97)
-_DIGIT = {str(d): d for d in range(10)}
+_DIGITS = "0123456789"
 
 
 def gs1_check_digit(digits: str) -> str:
@@ -44,15 +44,14 @@ def gs1_check_digit(digits: str) -> str:
 
     ``digits`` must be all ASCII digits; a :class:`ValueError` says otherwise.
     """
-    total = 0
-    weight = 3
-    for ch in reversed(digits):
-        d = _DIGIT.get(ch)
-        if d is None:
-            raise ValueError(f"check digit needs digits only, found {ch!r} in {digits!r}")
-        total += d * weight
-        weight = 4 - weight
-    return str((10 - total % 10) % 10)
+    if digits and not (digits.isascii() and digits.isdigit()):
+        bad = next((ch for ch in digits if not ("0" <= ch <= "9")), digits)
+        raise ValueError(f"check digit needs digits only, found {bad!r} in {digits!r}")
+    data = digits.encode("ascii")
+    weighted_3 = data[-1::-2]  # the digit next to the check digit, then every second one leftwards
+    weighted_1 = data[-2::-2]
+    total = 3 * (sum(weighted_3) - 48 * len(weighted_3)) + sum(weighted_1) - 48 * len(weighted_1)
+    return _DIGITS[-total % 10]
 
 
 def is_valid_gs1_check_digit(number: str) -> bool:
