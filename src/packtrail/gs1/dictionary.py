@@ -83,8 +83,8 @@ class AIDefinition:
     max_length: int
     """Most data characters."""
     decimal_places: int | None
-    """For measure, amount and price AIs (31nn-36nn, 39nn, 7004-style), the implied decimal
-    point position: the AI's last digit. ``None`` for every other AI."""
+    """For measure, amount, price and percentage AIs (31nn-36nn, 390n-395n), the implied
+    decimal point position: the AI's last digit. ``None`` for every other AI."""
 
     @property
     def fixed_length(self) -> bool:
@@ -152,6 +152,7 @@ def _parse_line(line: str) -> list[AIDefinition]:
             raise ValueError(f"syntax dictionary: unknown attribute {token!r} in line {line!r}")
         else:
             components.append(_parse_component(token, line))
+    _check_layout(components, line)
     min_length = sum(c.min_length for c in components if not c.optional)
     max_length = sum(c.max_length for c in components)
     definitions = []
@@ -173,6 +174,22 @@ def _parse_line(line: str) -> list[AIDefinition]:
             )
         )
     return definitions
+
+
+def _check_layout(components: list[Component], line: str) -> None:
+    """The two rules of the dictionary's syntax that let a component be found by position: only
+    the final component may have variable length; no mandatory component follows an optional one."""
+    if not components:
+        raise ValueError(f"syntax dictionary: no components in line {line!r}")
+    for component in components[:-1]:
+        if component.min_length != component.max_length:
+            raise ValueError(f"syntax dictionary: a variable-length component is not the last in {line!r}")
+    seen_optional = False
+    for component in components:
+        if component.optional:
+            seen_optional = True
+        elif seen_optional:
+            raise ValueError(f"syntax dictionary: a mandatory component follows an optional one in {line!r}")
 
 
 def _load() -> dict[str, AIDefinition]:

@@ -17,6 +17,13 @@ datetime.date(2027, 1, 31)
 >>> es.symbology.is_gs1, es.symbology.name
 (True, 'GS1 DataMatrix')
 
+Building goes the other way: validated pairs in, the barcode's data out (a GS after
+every variable-length element but the last):
+
+>>> built = ElementString.from_pairs([("01", "09506000134352"), ("10", "ABC123"), ("21", "S1")])
+>>> built.scan_data()
+']d2010950600013435210ABC123\\x1d21S1'
+
 The human-readable bracketed form parses too, and keyboard-wedge scanners that
 send GS as some other character are handled by naming the substitute:
 
@@ -34,28 +41,36 @@ missing the parse says so in a warning instead:
 >>> es.warnings[0]
 'no serial number (AI 21) is present: a pack identifier needs GTIN (01) and serial (21)'
 
-Bad data raises :class:`~packtrail.gs1.errors.GS1Error` naming the AI and the position:
+Bad data raises :class:`~packtrail.gs1.errors.GS1Error` naming the AI and the position,
+and so do broken ``req=``/``ex=`` rules of the dictionary:
 
 >>> ElementString.parse("]d20109506000134353")
 Traceback (most recent call last):
 ...
 packtrail.gs1.errors.GS1Error: AI (01) at position 5: check digit should be 2, found 3 (in '09506000134353')
+>>> ElementString.parse("(21)S1")
+Traceback (most recent call last):
+...
+packtrail.gs1.errors.GS1Error: AI (21): AI (21) must be used together with (01) or (03) or (8006)
 """
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from packtrail.gs1.dictionary import AI_TABLE, AIDefinition, Component, pattern_matches
 from packtrail.gs1.errors import GS1Error
-from packtrail.gs1.linters import LINTERS, gs1_date
+from packtrail.gs1.linters import LINTERS, Linter, gs1_date
 
-__all__ = ["GS", "Element", "ElementString", "Symbology"]
+__all__ = ["GS", "Element", "ElementString", "Symbology", "validate_value"]
 
 GS = "\x1d"
 """The ASCII group separator a scanner transmits for FNC1."""
@@ -99,6 +114,50 @@ _SYMBOLOGIES = {
     "]Q1": ("QR Code (not GS1)", False),
 }
 
+# -- typed values ------------------------------------------------------------------------------------------
+
+_TEXT, _DATE6, _DATE8, _DECIMAL, _AMOUNT = range(5)
+
+
+def _value_kind(definition: AIDefinition) -> int:
+    components = definition.components
+    if len(components) == 1:
+        only = components[0]
+        if only.max_length == 6 and only.linters and only.linters[0] in _DATE_LINTERS:
+            return _DATE6
+        if "yyyymmdd" in only.linters:
+            return _DATE8
+    if definition.decimal_places is not None:
+        return _AMOUNT if len(components) == 2 else _DECIMAL
+    return _TEXT
+
+
+_VALUE_KIND: dict[str, int] = {ai: _value_kind(d) for ai, d in AI_TABLE.items()}
+"""How :attr:`Element.value` types each AI's data."""
+
+_DATES: dict[str, date] = {}
+"""Memo of YYMMDD -> date for the current year (the 50-year window moves on 1 January)."""
+_dates_until = 0.0
+"""The memo above is good while ``time.time()`` is below this (the end of the local year)."""
+
+
+_time = time.time
+
+
+def _yymmdd_date(raw: str) -> date:
+    global _dates_until
+    if _time() >= _dates_until:
+        _DATES.clear()
+        year = datetime.datetime.now().year
+        _dates_until = datetime.datetime(year + 1, 1, 1).timestamp() if year < 9999 else float("inf")
+    value = _DATES.get(raw)
+    if value is None:
+        value = gs1_date(raw)
+        if len(_DATES) >= _CACHE_LIMIT:
+            _DATES.clear()
+        _DATES[raw] = value
+    return value
+
 
 class Element(NamedTuple):
     """One Application Identifier with its data, e.g. AI (17) with ``"270131"``.
@@ -126,18 +185,19 @@ class Element(NamedTuple):
         """The data as a typed value: a :class:`~datetime.date` for date AIs (DD=00 is the
         last day of the month), a :class:`~decimal.Decimal` for measures, amounts and prices
         (the AI's last digit places the decimal point), otherwise the text."""
-        definition = self.definition
-        components = definition.components
-        if len(components) == 1 and components[0].max_length == 6 and components[0].linters:
-            if components[0].linters[0] in _DATE_LINTERS:
-                return gs1_date(self.raw)
-        elif len(components) == 1 and "yyyymmdd" in components[0].linters:
+        kind = _VALUE_KIND.get(self.definition.ai, _TEXT)
+        if kind == _DATE6:
+            if _time() < _dates_until:
+                known = _DATES.get(self.raw)
+                if known is not None:
+                    return known
+            return _yymmdd_date(self.raw)
+        if kind == _TEXT:
+            return self.raw
+        if kind == _DATE8:
             return date(int(self.raw[:4]), int(self.raw[4:6]), int(self.raw[6:8]))
-        places = definition.decimal_places
-        if places is not None:
-            digits = self.raw[3:] if len(components) == 2 else self.raw
-            return Decimal(digits).scaleb(-places)
-        return self.raw
+        digits = self.raw[3:] if kind == _AMOUNT else self.raw
+        return Decimal(digits).scaleb(-(self.definition.decimal_places or 0))
 
     @property
     def currency(self) -> str | None:
@@ -148,14 +208,37 @@ class Element(NamedTuple):
         return None
 
 
+_element: Callable[[tuple[str, str, AIDefinition]], Element] = partial(tuple.__new__, Element)
+"""``Element(ai, raw, definition)`` without the Python-level ``__new__`` of a named tuple."""
+
+# -- per-AI validation plans -------------------------------------------------------------------------------
+
+
+def _cset64(text: str) -> str | None:
+    """GS1 character set 64 (base64url): '=' only as padding, at most two, at the end.
+
+    Follows GS1's reference linter ``lint_cset64.c`` (gs1-syntax-dictionary, Apache-2.0):
+    with padding, the whole length must be a multiple of three.
+    """
+    if "=" not in text:
+        return None
+    body = text.rstrip("=")
+    pads = len(text) - len(body)
+    if "=" in body:
+        return f"'=' at character {body.index('=') + 1} is only allowed as padding at the end"
+    if pads > 2 or len(text) % 3:
+        return f"bad base64url padding: {pads} '=' after {len(body)} characters"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What the parser precomputes per AI: one regex that checks every component's
-    character set and length and captures it, and the linters to run per group."""
+    character set and length and captures it, and the checks to run per group."""
 
     definition: AIDefinition
     regex: re.Pattern[str]
-    linters: tuple[tuple[int, tuple[str, ...]], ...]
+    checks: tuple[tuple[int, tuple[Linter, ...]], ...]
 
 
 def _component_regex(component: Component) -> str:
@@ -170,33 +253,90 @@ def _component_regex(component: Component) -> str:
 
 def _build_plan(definition: AIDefinition) -> _Plan:
     regex = re.compile("".join(_component_regex(c) for c in definition.components))
-    linters = tuple((i, c.linters) for i, c in enumerate(definition.components) if c.linters)
-    for _, names in linters:
-        for name in names:
+    checks: list[tuple[int, tuple[Linter, ...]]] = []
+    for index, component in enumerate(definition.components):
+        for name in component.linters:
             if name not in LINTERS:
                 raise ValueError(f"syntax dictionary names linter {name!r}, which packtrail lacks")
-    return _Plan(definition=definition, regex=regex, linters=linters)
+        linters = [LINTERS[name] for name in component.linters]
+        if component.charset == "Z":
+            linters.insert(0, _cset64)
+        if linters:
+            checks.append((index, tuple(linters)))
+    return _Plan(definition=definition, regex=regex, checks=tuple(checks))
 
 
 _PLANS: dict[str, _Plan] = {ai: _build_plan(d) for ai, d in AI_TABLE.items()}
 
-_CACHE_LIMIT = 65_536
-"""Bound on the memo tables below; they are emptied when full, so memory stays flat."""
-_VALIDATED: dict[str, None] = {}
-"""Memo of AI+data already validated whose check involves linters (GTINs, dates repeat on a line)."""
-_UNKNOWN: object = object()
-_FAST: dict[str, tuple[int, str, bool, int, re.Pattern[str], bool, AIDefinition]] = {
-    ai: (len(ai), ai, d.predefined_length, d.max_length, _PLANS[ai].regex, bool(_PLANS[ai].linters), d)
-    for ai, d in AI_TABLE.items()
-}
-"""Per AI, what the scanner hot path needs, unpacked in one step."""
-_ASSOCIATION_VERDICTS: dict[tuple[str, ...], tuple[str, str] | None] = {}
-"""Memo of the req=/ex= verdict per sequence of AIs: messages on one line share a layout."""
+_CACHE_LIMIT = 16_384
+"""Bound on each memo table below; a full table is emptied, so memory stays flat."""
+_UNKNOWN: tuple[str, str] = ("", "")
+"""A verdict never stored: marks a layout not judged yet (compared by identity)."""
+_YEAR_DEPENDENT = frozenset({"couponcode"})
+"""Linters whose verdict can change with the current year (coupon start and expiry dates)."""
+
+
+class _Entry(NamedTuple):
+    """Per AI, what the hot paths need, unpacked in one step."""
+
+    ai: str
+    predefined: bool
+    max_length: int
+    fullmatch: Callable[[str], re.Match[str] | None]
+    """The regex's ``fullmatch`` when it checks the data alone; for AIs with linters but no
+    memo, a function that never matches, which sends every value through :func:`_check`."""
+    memo: dict[str, None] | None
+    """Data already validated, for AIs whose check involves linters (GTINs, dates repeat on a
+    line); ``None`` for AIs checked by their regex alone or whose checks depend on the year."""
+    definition: AIDefinition
+    feb29: bool
+    """True when a linter reads YYMMDD dates: a 29 February of year 00 is never memoised, as
+    whether it exists depends on the century the 50-year window gives it."""
+
+
+def _entry(ai: str, definition: AIDefinition) -> _Entry:
+    plan = _PLANS[ai]
+    names = {name for c in definition.components for name in c.linters}
+    memo: dict[str, None] | None = {} if plan.checks and not names & _YEAR_DEPENDENT else None
+    return _Entry(
+        ai,
+        definition.predefined_length,
+        definition.max_length,
+        _never if plan.checks and memo is None else plan.regex.fullmatch,
+        memo,
+        definition,
+        bool(names & _DATE_LINTERS),
+    )
+
+
+def _never(data: str) -> None:
+    """A ``fullmatch`` that never matches."""
+    return None
+
+
+_FAST: dict[str, _Entry] = {ai: _entry(ai, d) for ai, d in AI_TABLE.items()}
+_LAYOUTS: dict[tuple[str, ...], tuple[str, str] | None] = {}
+"""Memo of the verdict per sequence of AIs (messages on one line share a layout): ``None`` when
+every req=/ex= rule holds, :data:`_NO_SERIAL` when they hold but a GTIN has no serial, else
+the broken rule as (reason, AI)."""
+_NO_SERIAL: tuple[str, str] = ("", "01")
+"""The verdict: rules hold, but there is a GTIN (01) without a serial (21) (compared by identity)."""
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def _describe_failure(definition: AIDefinition, data: str, position: int) -> GS1Error:
     """Walk the components by hand to say exactly what is wrong (the slow path, errors only)."""
     ai = definition.ai
+    if not data:
+        return GS1Error(
+            f"data too short: nothing after the AI, expected {_length_words(definition)}",
+            ai=ai,
+            position=position,
+            value=data,
+        )
     offset = 0
     for number, component in enumerate(definition.components, start=1):
         if offset == len(data) and component.optional:
@@ -210,7 +350,8 @@ def _describe_failure(definition: AIDefinition, data: str, position: int) -> GS1
                 else f"at least {component.min_length}"
             )
             return GS1Error(
-                f"data too short: component {number} needs {expected} characters, found {remaining}",
+                f"data too short: component {number} needs {expected} "
+                f"{'character' if component.min_length == 1 else 'characters'}, found {remaining}",
                 ai=ai,
                 position=where,
                 value=data,
@@ -229,12 +370,18 @@ def _describe_failure(definition: AIDefinition, data: str, position: int) -> GS1
         offset += len(piece)
     if offset < len(data):
         return GS1Error(
-            f"data too long: at most {definition.max_length} characters, found {len(data)}",
+            f"data too long: at most {_plural(definition.max_length, 'character')}, found {len(data)}",
             ai=ai,
             position=position,
             value=data,
         )
     return GS1Error("data does not match the AI's format", ai=ai, position=position, value=data)
+
+
+def _length_words(definition: AIDefinition) -> str:
+    if definition.min_length == definition.max_length:
+        return _plural(definition.max_length, "character")
+    return f"{definition.min_length} to {definition.max_length} characters"
 
 
 def validate_value(definition: AIDefinition, data: str, position: int = 0) -> None:
@@ -243,20 +390,41 @@ def validate_value(definition: AIDefinition, data: str, position: int = 0) -> No
     match = plan.regex.fullmatch(data)
     if match is None:
         raise _describe_failure(definition, data, position)
-    if plan.linters:
+    if plan.checks:
         groups = match.groups()
-        for index, names in plan.linters:
+        for index, linters in plan.checks:
             text = groups[index]
             if text is None:
                 continue
-            for name in names:
-                reason = LINTERS[name](text)
+            for linter in linters:
+                reason = linter(text)
                 if reason is not None:
                     start = match.start(index + 1)
                     raise GS1Error(reason, ai=definition.ai, position=position + start, value=data)
 
 
+def _check(entry: _Entry, data: str, position: int) -> None:
+    """Validate one AI's data (the memo miss path of the hot loops)."""
+    validate_value(entry.definition, data, position)
+    memo = entry.memo
+    if memo is not None and not (entry.feb29 and "0229" in data):
+        if len(memo) >= _CACHE_LIMIT:
+            memo.clear()
+        memo[data] = None
+
+
+# -- symbology identifiers ---------------------------------------------------------------------------------
+
+
+def _case_variants(ident: str) -> set[str]:
+    variants = {""}
+    for ch in ident:
+        variants = {v + c for v in variants for c in {ch, ch.lower(), ch.upper()}}
+    return variants
+
+
 _KNOWN_SYMBOLOGIES: dict[str, tuple[Symbology, tuple[str, ...]]] = {}
+"""Each identifier in every case a scanner may send it, with the warnings it implies."""
 for _ident, (_name, _is_gs1) in _SYMBOLOGIES.items():
     _notes: tuple[str, ...] = ()
     if not _is_gs1:
@@ -264,27 +432,22 @@ for _ident, (_name, _is_gs1) in _SYMBOLOGIES.items():
             f"symbology identifier {_ident} means {_name}: the symbol is not a GS1 barcode; "
             "its data was read as GS1 element strings anyway",
         )
-    _KNOWN_SYMBOLOGIES[_ident.lower()] = (Symbology(_ident, _name, _is_gs1), _notes)
+    for _variant in _case_variants(_ident):
+        _KNOWN_SYMBOLOGIES[_variant] = (Symbology(_ident, _name, _is_gs1), _notes)
 
 
-def _read_symbology(text: str) -> tuple[Symbology | None, str, int, list[str]]:
-    if text[:1] != "]":
-        return None, text, 0, []
-    ident = text[:3]
-    known = _KNOWN_SYMBOLOGIES.get(ident.lower())
-    if known is None:
-        warning = f"unknown symbology identifier {ident!r}: the data was read as GS1 element strings"
-        return Symbology(ident, "unknown symbology", False), text[3:], 3, [warning]
-    return known[0], text[3:], 3, list(known[1])
+def _read_symbology(ident: str) -> tuple[Symbology, tuple[str, ...]]:
+    known = _KNOWN_SYMBOLOGIES.get(ident)
+    if known is not None:
+        return known
+    shown = "".join(ch if ch.isprintable() else f"<0x{ord(ch):02X}>" for ch in ident)
+    warning = f"unknown symbology identifier {shown!r}: the data was read as GS1 element strings"
+    return Symbology(ident, "unknown symbology", False), (warning,)
 
 
-def _strip_line_end(text: str) -> str:
-    if text[-1:] not in ("\r", "\n"):
-        return text
-    end = len(text)
-    while end and text[end - 1] in "\r\n":
-        end -= 1
-    return text[:end]
+_LINE_ENDS = frozenset("\r\n")
+_DEFAULT_SUBSTITUTES = ("<GS>",)
+"""What keyboard-wedge scanners most often send for GS, unless told otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +460,13 @@ class ElementString:
     """The symbology identifier the scanner sent, if any."""
     warnings: tuple[str, ...] = ()
     """Things worth a human's attention that do not make the data invalid."""
+    raw: Callable[[str], str | None] = field(init=False, repr=False, compare=False)
+    """``raw(ai)``: the data of AI ``ai`` as carried, or ``None`` when absent, e.g.
+    ``es.raw("10")``. It is the ``get`` of a table from AI to data, so a scanner loop reading
+    values pays no Python call for it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw", dict(reversed(self.pairs)).get)  # the first of repeats wins
 
     # -- parsing -----------------------------------------------------------------------------------------------
 
@@ -305,80 +475,84 @@ class ElementString:
         cls,
         text: str,
         *,
-        gs_substitutes: Iterable[str] = ("<GS>",),
+        gs_substitutes: Iterable[str] = _DEFAULT_SUBSTITUTES,
         check_associations: bool = True,
     ) -> ElementString:
         """Parse scanner output or the bracketed human-readable form.
 
         ``text`` may start with a symbology identifier (any case), may end in CR/LF,
         and may use any of ``gs_substitutes`` in place of the GS separator. Leading,
-        trailing and doubled separators are tolerated.
+        trailing and doubled separators are tolerated. ``check_associations=False``
+        skips the dictionary's ``req=``/``ex=`` rules (for data that is only part of
+        what a pack carries).
         """
-        if not isinstance(text, str):
+        if type(text) is not str and not isinstance(text, str):
             raise GS1Error(f"expected text, found {type(text).__name__}")
-        text = _strip_line_end(text)
-        symbology, body, offset, warnings = _read_symbology(text)
-        for substitute in gs_substitutes:
-            if substitute and substitute in body:
-                body = body.replace(substitute, GS)
-        if body[:1] == "(":
-            return cls._from_split(_split_bracketed(body, offset), symbology, warnings, check_associations)
-        pairs, seen = _parse_element_string(body, offset, warnings)
-        if check_associations:
-            _check_associations(tuple(seen))
-        if "01" in seen and "21" not in seen:
-            _serial_warnings(seen, warnings)
-        return cls(pairs, symbology, tuple(warnings))
+        if text[-1:] in _LINE_ENDS:
+            text = text.rstrip("\r\n")
+        symbology: Symbology | None = None
+        notes: tuple[str, ...] = ()
+        start = 0
+        if text[:1] == "]":
+            known = _KNOWN_SYMBOLOGIES.get(text[:3])
+            symbology, notes = known if known is not None else _read_symbology(text[:3])
+            start = 3
+        if gs_substitutes is _DEFAULT_SUBSTITUTES or gs_substitutes == _DEFAULT_SUBSTITUTES:
+            if "<GS>" in text:
+                text = text[:start] + text[start:].replace("<GS>", GS)
+        elif gs_substitutes:
+            if isinstance(gs_substitutes, str):
+                gs_substitutes = (gs_substitutes,)
+            for substitute in gs_substitutes:
+                if substitute and substitute in text:
+                    text = text[:start] + text[start:].replace(substitute, GS)
+        if text[start : start + 1] == "(":
+            return _parse_bracketed(cls, text, start, symbology, notes, check_associations)
+        return _parse_element_string(cls, text, start, symbology, notes, check_associations)
 
     @classmethod
     def parse_bracketed(cls, text: str, *, check_associations: bool = True) -> ElementString:
         """Parse the human-readable form ``(01)09506000134352(10)ABC`` (``\\(`` is a literal bracket)."""
-        return cls._from_split(_split_bracketed(text, 0), None, [], check_associations)
+        if not isinstance(text, str):
+            raise GS1Error(f"expected text, found {type(text).__name__}")
+        return _parse_bracketed(cls, text, 0, None, (), check_associations)
 
     @classmethod
     def from_pairs(
         cls, pairs: Iterable[tuple[str, str]], *, check_associations: bool = True
     ) -> ElementString:
         """Build an element string from ``(AI, data)`` pairs, validating each exactly as a parse would."""
-        split: list[tuple[AIDefinition, str, int]] = []
-        for ai, data in pairs:
-            definition = AI_TABLE.get(ai)
-            if definition is None:
-                raise GS1Error(f"{ai!r} is not an Application Identifier in the GS1 syntax dictionary", ai=ai)
-            split.append((definition, data, 0))
-        return cls._from_split(split, None, [], check_associations)
-
-    @classmethod
-    def _from_split(
-        cls,
-        split: list[tuple[AIDefinition, str, int]],
-        symbology: Symbology | None,
-        warnings: list[str],
-        check_associations: bool,
-    ) -> ElementString:
-        if not split:
-            raise GS1Error("no element strings found: expected an AI such as (01) followed by its data")
-        seen: dict[str, str] = {}
-        pairs: list[tuple[str, str]] = []
-        for definition, data, position in split:
-            _validate_cached(definition, data, position)
-            if _is_repeat(seen, definition.ai, data, position, warnings):
-                continue
-            pairs.append((definition.ai, data))
-        if check_associations:
-            _check_associations(tuple(seen))
-        if "01" in seen and "21" not in seen:
-            _serial_warnings(seen, warnings)
-        return cls(tuple(pairs), symbology, tuple(warnings))
+        out: list[tuple[str, str]] = []
+        fast = _FAST
+        for item in pairs:
+            try:
+                ai, data = item
+            except (TypeError, ValueError):
+                raise GS1Error(f"expected an (AI, data) pair, found {item!r}") from None
+            entry = fast.get(ai) if type(ai) is str else None
+            if entry is None:
+                raise GS1Error(
+                    f"{ai!r} is not an Application Identifier in the GS1 syntax dictionary", ai=str(ai)
+                )
+            if type(data) is not str:
+                raise GS1Error(f"expected the data as text, found {type(data).__name__}", ai=ai)
+            memo = entry.memo
+            if memo is not None:
+                if data not in memo:
+                    _check(entry, data, 0)
+            elif entry.fullmatch(data) is None:
+                _check(entry, data, 0)
+            out.append((ai, data))
+        return _finish(cls, out, None, (), check_associations)
 
     # -- access ------------------------------------------------------------------------------------------------
 
     def get(self, ai: str) -> Element | None:
         """The element for ``ai``, or ``None`` when absent."""
-        for key, data in self.pairs:
-            if key == ai:
-                return Element(key, data, AI_TABLE[key])
-        return None
+        data = self.raw(ai)
+        if data is None:
+            return None
+        return _element((ai, data, AI_TABLE[ai]))
 
     def __getitem__(self, ai: str) -> Element:
         element = self.get(ai)
@@ -400,17 +574,10 @@ class ElementString:
         """The elements in the order they were carried, each with its dictionary entry.
 
         Built on access from :attr:`pairs`: a scanner loop that only needs
-        :meth:`raw` never pays for them.
+        :attr:`raw` never pays for them.
         """
         table = AI_TABLE
         return tuple(Element(ai, raw, table[ai]) for ai, raw in self.pairs)
-
-    def raw(self, ai: str) -> str | None:
-        """The data of ``ai`` as carried, or ``None`` when absent."""
-        for key, data in self.pairs:
-            if key == ai:
-                return data
-        return None
 
     # -- output ------------------------------------------------------------------------------------------------
 
@@ -439,163 +606,279 @@ class ElementString:
         return self.bracketed()
 
 
-def _validate_cached(definition: AIDefinition, data: str, position: int) -> None:
-    plan = _PLANS[definition.ai]
-    if plan.linters:
-        key = definition.ai + GS + data
-        if key not in _VALIDATED:
-            validate_value(definition, data, position)
-            if len(_VALIDATED) >= _CACHE_LIMIT:
-                _VALIDATED.clear()
-            _VALIDATED[key] = None
-    elif plan.regex.fullmatch(data) is None:
-        raise _describe_failure(definition, data, position)
+# -- the hot paths -----------------------------------------------------------------------------------------
+
+_Setter = Callable[[object, object], None]
+_SET_PAIRS: _Setter = getattr(ElementString, "pairs").__set__  # noqa: B009
+_SET_SYMBOLOGY: _Setter = getattr(ElementString, "symbology").__set__  # noqa: B009
+_SET_WARNINGS: _Setter = getattr(ElementString, "warnings").__set__  # noqa: B009
+_SET_RAW: _Setter = getattr(ElementString, "raw").__set__  # noqa: B009
 
 
-def _is_repeat(seen: dict[str, str], ai: str, data: str, position: int, warnings: list[str]) -> bool:
-    """Record ``ai``; True when it was already seen with the same data (a tolerated repeat)."""
-    earlier = seen.get(ai)
-    if earlier is None:
-        seen[ai] = data
-        return False
+def _new(
+    cls: type[ElementString],
+    pairs: tuple[tuple[str, str], ...],
+    symbology: Symbology | None,
+    warnings: tuple[str, ...],
+    index: dict[str, str],
+) -> ElementString:
+    """``cls(pairs, symbology, warnings)`` with ``index == dict(pairs)`` at half the cost: the
+    frozen dataclass's ``__init__`` goes through ``object.__setattr__`` per field, the slot
+    descriptors do not."""
+    obj = object.__new__(cls)
+    _SET_PAIRS(obj, pairs)
+    _SET_SYMBOLOGY(obj, symbology)
+    _SET_WARNINGS(obj, warnings)
+    _SET_RAW(obj, index.get)
+    return obj
+
+
+def _dedupe(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Drop repeats of an AI with the same data (with a warning); a repeat with other data is an error."""
+    kept: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    warnings: list[str] = []
+    for ai, data in pairs:
+        earlier = seen.get(ai)
+        if earlier is None:
+            seen[ai] = data
+            kept.append((ai, data))
+        elif earlier != data:
+            raise GS1Error(f"AI ({ai}) appears twice with different data: {earlier!r} and {data!r}", ai=ai)
+        else:
+            warnings.append(f"AI ({ai}) appears twice with the same data; the repeat was dropped")
+    return kept, warnings
+
+
+def _finish(
+    cls: type[ElementString],
+    pairs: list[tuple[str, str]],
+    symbology: Symbology | None,
+    notes: tuple[str, ...],
+    check_associations: bool,
+) -> ElementString:
+    """Drop repeats (a warning; other data for the same AI is an error), then :func:`_done`."""
+    index = dict(pairs)
+    warnings: list[str] | None = None
+    if len(index) != len(pairs):
+        _, warnings = _dedupe(pairs)
+    return _done(cls, index, symbology, notes, warnings, check_associations)
+
+
+def _done(
+    cls: type[ElementString],
+    index: dict[str, str],
+    symbology: Symbology | None,
+    notes: tuple[str, ...],
+    warnings: list[str] | None,
+    check_associations: bool,
+) -> ElementString:
+    """Check the req=/ex= rules, add the warnings, build the value from ``index`` (AI -> data,
+    in the order carried, each AI once)."""
+    key = tuple(index)
+    if not key:
+        raise GS1Error("no element strings found: expected an AI such as (01) followed by its data")
+    if check_associations:
+        verdict = _LAYOUTS.get(key, _UNKNOWN)
+        if verdict is _UNKNOWN:
+            verdict = _judge(key)
+    else:
+        verdict = _NO_SERIAL if "01" in index and "21" not in index else None
+    if verdict is None:
+        return _new(cls, tuple(index.items()), symbology, (*notes, *warnings) if warnings else notes, index)
+    if verdict is not _NO_SERIAL:
+        raise GS1Error(verdict[0], ai=verdict[1])
+    all_warnings = [*notes, *(warnings or ())]
+    _serial_warnings(index, all_warnings)
+    return _new(cls, tuple(index.items()), symbology, tuple(all_warnings), index)
+
+
+def _repeat(ai: str, earlier: str, data: str, position: int, warnings: list[str] | None) -> list[str]:
+    """A repeated AI: dropped with a warning when its data is the same, else an error."""
     if earlier != data:
         raise GS1Error(
             f"AI ({ai}) appears twice with different data: {earlier!r} and {data!r}", ai=ai, position=position
         )
+    warnings = warnings if warnings is not None else []
     warnings.append(f"AI ({ai}) appears twice with the same data; the repeat was dropped")
-    return True
+    return warnings
 
 
 def _parse_element_string(
-    body: str, offset: int, warnings: list[str]
-) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
-    """Split and validate an element string in one pass: the scanner hot path."""
-    pairs: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}
-    length = len(body)
-    pos = 0
+    cls: type[ElementString],
+    text: str,
+    pos: int,
+    symbology: Symbology | None,
+    notes: tuple[str, ...],
+    check_associations: bool,
+) -> ElementString:
+    """Split and validate an element string (from ``pos`` on) in one pass: the scanner hot path."""
+    index: dict[str, str] = {}
+    warnings: list[str] | None = None
+    length = len(text)
     fast = _FAST
-    validated = _VALIDATED
     while pos < length:
-        if body[pos] == GS:
-            pos += 1
-            continue
-        entry = fast.get(body[pos : pos + 2])
-        if entry is None or entry[0] != 2:
-            entry = fast.get(body[pos : pos + 3]) or fast.get(body[pos : pos + 4])
+        entry = fast.get(text[pos : pos + 2])
+        if entry is None:
+            if text[pos] == GS:
+                pos += 1
+                continue
+            entry = fast.get(text[pos : pos + 3]) or fast.get(text[pos : pos + 4])
             if entry is None:
-                raise _unknown_ai(body, pos, offset)
-        ai_length, ai, predefined, max_length, regex, has_linters, definition = entry
-        start = pos + ai_length
+                raise _unknown_ai(text, pos)
+        ai, predefined, max_length, fullmatch, memo, definition, _ = entry
+        start = pos + len(ai)
         if predefined:
-            end = start + max_length
-            data = body[start:end]
-            if end > length or GS in data:
-                raise _predefined_failure(definition, body, start, offset)
+            pos = start + max_length
+            data = text[start:pos]
+            if pos > length or GS in data:
+                raise _predefined_failure(definition, text, start)
         else:
-            end = body.find(GS, start)
-            if end < 0:
-                end = length
-            data = body[start:end]
-            if end - start > max_length:
+            pos = text.find(GS, start)
+            if pos < 0:
+                pos = length
+            data = text[start:pos]
+            if pos - start > max_length:
                 raise GS1Error(
-                    f"data too long: at most {max_length} characters, found {end - start}; "
+                    f"data too long: at most {_plural(max_length, 'character')}, found {pos - start}; "
                     "is a GS separator missing after it?",
                     ai=ai,
-                    position=offset + start,
+                    position=start,
                     value=data,
                 )
-        if has_linters:
-            key = ai + GS + data
-            if key not in validated:
-                validate_value(definition, data, offset + start)
-                if len(validated) >= _CACHE_LIMIT:
-                    validated.clear()
-                validated[key] = None
-        elif regex.fullmatch(data) is None:
-            raise _describe_failure(definition, data, offset + start)
-        if ai in seen:
-            if _is_repeat(seen, ai, data, offset + start, warnings):
-                pos = end
-                continue
+        if memo is not None:
+            if data not in memo:
+                _check(entry, data, start)
+        elif fullmatch(data) is None:
+            _check(entry, data, start)
+        if ai in index:
+            warnings = _repeat(ai, index[ai], data, start, warnings)
         else:
-            seen[ai] = data
-        pairs.append((ai, data))
-        pos = end
-    if not pairs:
-        raise GS1Error("no element strings found: expected an AI such as (01) followed by its data")
-    return tuple(pairs), seen
+            index[ai] = data
+    return _done(cls, index, symbology, notes, warnings, check_associations)
 
 
-def _predefined_failure(definition: AIDefinition, body: str, start: int, offset: int) -> GS1Error:
-    data = body[start : start + definition.max_length]
+def _parse_bracketed(
+    cls: type[ElementString],
+    text: str,
+    offset: int,
+    symbology: Symbology | None,
+    notes: tuple[str, ...],
+    check_associations: bool,
+) -> ElementString:
+    """Split the bracketed form (from ``offset`` on) at each ``(``, validating as it goes.
+
+    Without a backslash in the text no bracket can be escaped, and a plain loop does; on any
+    problem, or with escapes, :func:`_parse_bracketed_carefully` takes over and places the error.
+    """
+    body = text[offset:] if offset else text
+    if "\\" in body:
+        return _parse_bracketed_carefully(cls, body, offset, symbology, notes, check_associations)
+    parts = body.split("(")
+    if parts[0]:
+        raise GS1Error("expected an AI in brackets such as (01)", position=offset, value=body[:8])
+    del parts[0]
+    index: dict[str, str] = {}
+    fast = _FAST
+    for part in parts:
+        ai, bracket, data = part.partition(")")
+        entry = fast.get(ai)
+        if entry is None or not bracket or ai in index:
+            break
+        memo = entry.memo
+        if memo is not None:
+            if data not in memo:
+                break
+        elif entry.fullmatch(data) is None:
+            break
+        index[ai] = data
+    else:
+        return _done(cls, index, symbology, notes, None, check_associations)
+    return _parse_bracketed_carefully(cls, body, offset, symbology, notes, check_associations)
+
+
+def _parse_bracketed_carefully(
+    cls: type[ElementString],
+    body: str,
+    offset: int,
+    symbology: Symbology | None,
+    notes: tuple[str, ...],
+    check_associations: bool,
+) -> ElementString:
+    """Split the bracketed form at each ``(`` not escaped as ``\\(``, validating as it goes and
+    placing any error in the text."""
+    parts = body.split("(")
+    if parts[0]:
+        raise GS1Error("expected an AI in brackets such as (01)", position=offset, value=body[:8])
+    pairs: list[tuple[str, str]] = []
+    append = pairs.append
+    fast = _FAST
+    cursor = offset + 1  # where parts[i] starts in the text
+    i = 1
+    count = len(parts)
+    while i < count:
+        part = parts[i]
+        part_start = cursor
+        cursor += len(part) + 1
+        i += 1
+        while part[-1:] == "\\" and i < count:  # "\\(" is a bracket in the data: glue it back
+            part = part[:-1] + "(" + parts[i]
+            cursor += len(parts[i]) + 1
+            i += 1
+        ai, bracket, data = part.partition(")")
+        entry = fast.get(ai)
+        if entry is None or not bracket:
+            raise _bad_bracketed_ai(ai, bracket, part_start - 1, body, offset)
+        memo = entry.memo
+        if memo is not None:
+            if data not in memo:
+                _check(entry, data, part_start + len(ai) + 1)
+        elif entry.fullmatch(data) is None:
+            _check(entry, data, part_start + len(ai) + 1)
+        append((ai, data))
+    return _finish(cls, pairs, symbology, notes, check_associations)
+
+
+def _bad_bracketed_ai(ai: str, bracket: str, position: int, body: str, offset: int) -> GS1Error:
+    if bracket and 2 <= len(ai) <= 4 and ai.isascii() and ai.isdigit():
+        return GS1Error(
+            f"({ai}) is not an Application Identifier in the GS1 syntax dictionary", ai=ai, position=position
+        )
+    local = position - offset
+    return GS1Error(
+        "expected an AI in brackets such as (01)", position=position, value=body[local : local + 8]
+    )
+
+
+def _predefined_failure(definition: AIDefinition, text: str, start: int) -> GS1Error:
+    data = text[start : start + definition.max_length]
     if GS in data:
         return GS1Error(
             f"a separator (GS) interrupts the data, which has a predefined length of "
             f"{definition.max_length} characters",
             ai=definition.ai,
-            position=offset + start + data.index(GS),
+            position=start + data.index(GS),
             value=data.replace(GS, "<GS>"),
         )
     return GS1Error(
-        f"data too short: expected {definition.max_length} characters, found {len(body) - start}",
+        f"data too short: expected {definition.max_length} characters, found {len(text) - start}",
         ai=definition.ai,
-        position=offset + start,
-        value=body[start:],
+        position=start,
+        value=text[start:],
     )
 
 
-def _unknown_ai(body: str, pos: int, offset: int) -> GS1Error:
-    head = body[pos : pos + 4]
+def _unknown_ai(text: str, pos: int) -> GS1Error:
+    head = text[pos : pos + 4]
     shown = "".join(ch if ch.isprintable() else f"<0x{ord(ch):02X}>" for ch in head)
-    if not head[:2].isdigit():
-        return GS1Error(
-            f"expected an Application Identifier (digits), found {shown!r}", position=offset + pos
-        )
+    if not (head[:2].isascii() and head[:2].isdigit()):
+        return GS1Error(f"expected an Application Identifier (digits), found {shown!r}", position=pos)
     return GS1Error(
-        f"no Application Identifier in the GS1 syntax dictionary starts with {shown!r}",
-        position=offset + pos,
+        f"no Application Identifier in the GS1 syntax dictionary starts with {shown!r}", position=pos
     )
 
 
-_BRACKETED_AI = re.compile(r"\((\d{2,4})\)")
-
-
-def _split_bracketed(body: str, offset: int) -> list[tuple[AIDefinition, str, int]]:
-    out: list[tuple[AIDefinition, str, int]] = []
-    pos = 0
-    length = len(body)
-    while pos < length:
-        match = _BRACKETED_AI.match(body, pos)
-        if match is None:
-            raise GS1Error(
-                "expected an AI in brackets such as (01)",
-                position=offset + pos,
-                value=body[pos : pos + 8],
-            )
-        ai = match.group(1)
-        definition = AI_TABLE.get(ai)
-        if definition is None:
-            raise GS1Error(f"({ai}) is not an Application Identifier in the GS1 syntax dictionary", ai=ai)
-        start = match.end()
-        chunks: list[str] = []
-        cursor = start
-        while True:
-            nxt = body.find("(", cursor)
-            if nxt < 0:
-                chunks.append(body[cursor:])
-                cursor = length
-                break
-            if nxt > 0 and body[nxt - 1] == "\\":
-                chunks.append(body[cursor : nxt - 1] + "(")
-                cursor = nxt + 1
-                continue
-            chunks.append(body[cursor:nxt])
-            cursor = nxt
-            break
-        out.append((definition, "".join(chunks), offset + start))
-        pos = cursor
-    return out
+# -- associations ------------------------------------------------------------------------------------------
 
 
 def _present(pattern: str, ais: Iterable[str]) -> bool:
@@ -604,20 +887,22 @@ def _present(pattern: str, ais: Iterable[str]) -> bool:
     return any(pattern_matches(pattern, ai) for ai in ais)
 
 
-def _check_associations(key: tuple[str, ...]) -> None:
-    verdict = _ASSOCIATION_VERDICTS.get(key, _UNKNOWN)
-    if verdict is _UNKNOWN:
-        verdict = _association_problem(key)
-        if len(_ASSOCIATION_VERDICTS) >= _CACHE_LIMIT:
-            _ASSOCIATION_VERDICTS.clear()
-        _ASSOCIATION_VERDICTS[key] = verdict
-    if verdict is not None:
-        reason, ai = verdict
-        raise GS1Error(reason, ai=ai)
+def _judge(key: tuple[str, ...]) -> tuple[str, str] | None:
+    """The verdict on a sequence of AIs (see :data:`_LAYOUTS`), remembered."""
+    verdict = _association_problem(key)
+    if verdict is None and "01" in key and "21" not in key:
+        verdict = _NO_SERIAL
+    if len(_LAYOUTS) >= _CACHE_LIMIT:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = verdict
+    return verdict
 
 
 def _association_problem(ais: tuple[str, ...]) -> tuple[str, str] | None:
-    """The first broken ``req=``/``ex=`` rule as (reason, AI), or ``None`` when every rule holds."""
+    """The first broken ``req=``/``ex=`` rule as (reason, AI), or ``None`` when every rule holds.
+
+    An AI is not exclusive of itself even when it matches an ``ex=`` pattern (dictionary header).
+    """
     present = set(ais)
     for ai in ais:
         definition = AI_TABLE[ai]

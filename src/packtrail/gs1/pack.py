@@ -72,14 +72,14 @@ def parse_barcode(
     """
     if not isinstance(text, str):
         raise GS1Error(f"expected text, found {type(text).__name__}")
-    head = text[:8].lower()
-    if head.startswith(("http://", "https://")):
-        link = DigitalLink.parse(text.strip(), strict=strict)
-        elements = link.element_string()
-        if link.warnings:
-            elements = dataclasses.replace(elements, warnings=(*link.warnings, *elements.warnings))
-        return elements
+    if text[:4] in _HTTP and (text[4:7] == "://" or text[4:8] in _AFTER_HTTP):
+        return DigitalLink.parse_to_element_string(text.strip(), strict=strict)
     return ElementString.parse(text, gs_substitutes=gs_substitutes)
+
+
+_HTTP = frozenset(a + b + c + d for a in "hH" for b in "tT" for c in "tT" for d in "pP")
+_AFTER_HTTP = ("s://", "S://")
+"""``http://`` or ``https://`` in any case: a cheap test on the scanner hot path."""
 
 
 @dataclass(frozen=True, slots=True)
