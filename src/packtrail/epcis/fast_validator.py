@@ -529,19 +529,9 @@ def _uri_ok_cached(value: Any) -> bool:
     return isinstance(value, str) and _uri_cached(value)
 
 
-_KEY_CACHE: set[str] = set()
-
-
 def _key_ok(key: str) -> bool:
     """``propertyNames``: a name outside the standard ones must be a URI (``prefix:name`` is one)."""
-    if key in _KEY_CACHE:
-        return True
-    if is_uri(key):
-        if len(_KEY_CACHE) >= _CACHE_LIMIT:
-            _KEY_CACHE.clear()
-        _KEY_CACHE.add(key)
-        return True
-    return False
+    return _uri_cached(key)
 
 
 def _unknown_field(parent: str, key: str, what: str, out: IssueCollector) -> None:
@@ -887,7 +877,7 @@ def _compile_definition(name: str) -> Checker:
 
 def _ilmd_ok(value: Any) -> bool:
     """ilmd: every name an extension name already seen (so known to be a URI)."""
-    return type(value) is dict and _KEY_CACHE.issuperset(value)
+    return type(value) is dict and _URI_CACHE.issuperset(value)
 
 
 def _persistent_disposition_object() -> Checker:
@@ -1072,7 +1062,7 @@ def _check_typed_event(spec: _EventSpec, event: dict[str, Any], pointer: str, ou
         checker = fields.get(key)
         if checker is not None:
             checker(value, pointer, key, out)
-        elif key not in spec.allowed and key not in _KEY_CACHE and not _key_ok(key):
+        elif key not in spec.allowed and key not in _URI_CACHE and not _key_ok(key):
             _unknown_field(pointer, key, spec.title, out)
     if not event.keys() >= spec.required_set:
         for field in spec.required:
