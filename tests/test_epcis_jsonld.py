@@ -272,11 +272,19 @@ def test_namespaces_from_xml_are_declared_on_write() -> None:
     written = orjson.loads(write_jsonld(doc))
     assert written["@context"] == [
         STANDARD_CONTEXT_URL,
-        {
-            "sbdh": "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader",
+        {  # every namespace, the EPCIS XML ones aside; those without a trailing / # : get one
+            "xsi": {"@id": "http://www.w3.org/2001/XMLSchema-instance#", "@prefix": True},
+            "cbvmda": {"@id": "urn:epcglobal:cbv:mda:", "@prefix": True},
+            "sbdh": {
+                "@id": "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader#",
+                "@prefix": True,
+            },
             "example": "http://ns.example.com/epcis/",
         },
     ]
+    assert read_jsonld(write_jsonld(doc)).namespaces == {
+        k: v for k, v in doc.namespaces.items() if k != "epcis"
+    }
     assert list(written) == ["@context", "type", "schemaVersion", "creationDate", "epcisBody"]
     assert orjson.loads(write_jsonld(doc, context="keep"))["@context"] == [STANDARD_CONTEXT_URL]
 

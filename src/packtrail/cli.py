@@ -14,7 +14,7 @@ import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -453,10 +453,11 @@ def epcis_convert(
     from rich.progress import Progress
 
     from packtrail.epcis import EPCISError
-    from packtrail.epcis.convert import convert
+    from packtrail.epcis.convert import Format, convert
 
     if to not in ("jsonld", "xml", "xml12"):
         _fail(f"--to must be jsonld, xml or xml12, not {to!r}")
+    fmt = cast(Format, to)
     _existing([file])
     show_progress = output is not None and sys.stderr.isatty()
     target: Any = output if output is not None else sys.stdout.buffer
@@ -464,9 +465,9 @@ def epcis_convert(
         if show_progress:
             with Progress(transient=True) as progress:
                 task = progress.add_task(f"converting {file.name}", total=None)
-                summary = convert(file, target, to=to, progress=lambda n: progress.update(task, completed=n))
+                summary = convert(file, target, to=fmt, progress=lambda n: progress.update(task, completed=n))
         else:
-            summary = convert(file, target, to=to)
+            summary = convert(file, target, to=fmt)
     except EPCISError as error:
         if output is not None and output.exists():
             output.unlink()

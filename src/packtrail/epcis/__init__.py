@@ -14,6 +14,8 @@ Modules: :mod:`~packtrail.epcis.document` (the document and event shape),
 :mod:`~packtrail.epcis.vocabulary` (CBV values and identifier forms),
 :mod:`~packtrail.epcis.jsonld` (JSON-LD read, write, stream),
 :mod:`~packtrail.epcis.xml` (EPCIS 2.0 and 1.2 XML read, write, stream, with SBDH and master data),
+:mod:`~packtrail.epcis.convert` (streaming conversion between the formats),
+:mod:`~packtrail.epcis.compare` (event content compared after normalisation),
 :mod:`~packtrail.epcis.hashing` (the canonical event hash),
 :mod:`~packtrail.epcis.validation` (schema, XSD and rules layers) and
 :mod:`~packtrail.epcis.errors` (:class:`EPCISError`, the one error type).
@@ -21,6 +23,8 @@ Modules: :mod:`~packtrail.epcis.document` (the document and event shape),
 
 from __future__ import annotations
 
+from packtrail.epcis.compare import normalised_events_equal
+from packtrail.epcis.convert import ConversionSummary, convert, detect_format
 from packtrail.epcis.document import EVENT_TYPES, EPCISDocument, Event, event_type
 from packtrail.epcis.errors import EPCISError
 from packtrail.epcis.hashing import (
@@ -71,6 +75,7 @@ from packtrail.epcis.xml import (
 __all__ = [
     "EVENT_TYPES",
     "VOCABULARIES",
+    "ConversionSummary",
     "DuplicateDetector",
     "EPCISDocument",
     "EPCISError",
@@ -80,6 +85,8 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "XMLWriteWarning",
+    "convert",
+    "detect_format",
     "document_hashes",
     "duplicate_groups",
     "event_hash",
@@ -89,6 +96,7 @@ __all__ = [
     "iter_jsonld_events",
     "iter_xml_events",
     "normalise_event",
+    "normalised_events_equal",
     "prehash_string",
     "read_capture_job",
     "read_jsonld",

@@ -86,8 +86,9 @@ __all__ = [
 Event: TypeAlias = dict[str, Any]
 """One EPCIS event in the JSON-LD shape: JSON-LD names as keys, document order kept."""
 
-DocumentKind: TypeAlias = Literal["EPCISDocument", "EPCISQueryDocument"]
-"""An ordinary document (capture, exchange) or the answer to a query."""
+DocumentKind: TypeAlias = Literal["EPCISDocument", "EPCISQueryDocument", "EPCISMasterDataDocument"]
+"""An ordinary document (capture, exchange), the answer to a query, or a master-data document
+(EPCIS 1.2 and 2.0 XML: vocabularies only, no events; held in the header's ``epcisMasterData``)."""
 
 EVENT_TYPES: Final = (
     "ObjectEvent",
@@ -98,8 +99,8 @@ EVENT_TYPES: Final = (
 )
 """The five event types of EPCIS 2.0 (section 7.4), in the order the standard lists them."""
 
-DOCUMENT_KINDS: Final = ("EPCISDocument", "EPCISQueryDocument")
-"""The two kinds of document: the ``type`` of a JSON-LD document, the root element of an XML one."""
+DOCUMENT_KINDS: Final = ("EPCISDocument", "EPCISQueryDocument", "EPCISMasterDataDocument")
+"""The kinds of document: the ``type`` of a JSON-LD document, the root element of an XML one."""
 
 EPC_LIST_FIELDS: Final = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 """Event fields that list instance-level identifiers (one pack, case or pallet each)."""
@@ -140,7 +141,8 @@ class EPCISDocument:
     """
 
     kind: DocumentKind = "EPCISDocument"
-    """``"EPCISDocument"`` or ``"EPCISQueryDocument"``."""
+    """``"EPCISDocument"``, ``"EPCISQueryDocument"`` or ``"EPCISMasterDataDocument"`` (no events;
+    its vocabularies are in ``header["epcisMasterData"]``)."""
     schema_version: str = "2.0"
     """The ``schemaVersion`` as found: ``"2.0"`` for 2.0 documents, ``"1.2"`` for 1.2 XML; ``""`` when
     the document gives none (writers then leave it out)."""

@@ -63,6 +63,13 @@ Reading is lenient by default: whatever the document holds is kept, in order;
 itself (a known EPCIS ``@context``, ``type``, ``schemaVersion``, ``creationDate``,
 ``queryName``, a ``type`` on every event). Field-level validation is a separate step.
 
+Extension namespaces are declared in the ``@context`` so that JSON-LD expands each
+``prefix:name`` right, and an XML namespace comes back exactly (see
+:func:`prefix_definition`); a prefix GS1's context defines differently (its terms
+are protected) is declared all the same, and ``warnings`` says so. An
+``EPCISMasterDataDocument`` (read from XML) is written with its vocabularies as
+``epcisBody.vocabularyList``, as in XML, and read back the same way.
+
 Notes: numbers keep their JSON type (``10`` stays an int, ``26.0`` a float);
 integers beyond 64 bits become floats, as in orjson. A lone ``@context`` string
 or object is read as a one-item list. Entries of ``epcisBody`` other than the
@@ -103,6 +110,8 @@ __all__ = [
     "JSONLDEventReader",
     "JSONSource",
     "iter_jsonld_events",
+    "namespace_of",
+    "prefix_definition",
     "read_jsonld",
     "write_jsonld",
     "write_jsonld_stream",
@@ -116,11 +125,8 @@ ContextMode: TypeAlias = Literal["standard", "simple", "keep"]
 
 _EPCIS_CONTEXTS: Final = STANDARD_CONTEXT_ALIASES | {SIMPLE_CONTEXT_URL}
 _BOM: Final = b"\xef\xbb\xbf"
-_XML_ONLY_NAMESPACES: Final = frozenset(
+_EPCIS_XML_NAMESPACES: Final = frozenset(
     {
-        "http://www.w3.org/2001/XMLSchema-instance",
-        "http://www.w3.org/2001/XMLSchema",
-        "urn:epcglobal:xsd:1",
         "urn:epcglobal:epcis:xsd:1",
         "urn:epcglobal:epcis:xsd:2",
         "urn:epcglobal:epcis-query:xsd:1",
@@ -129,22 +135,72 @@ _XML_ONLY_NAMESPACES: Final = frozenset(
         "urn:epcglobal:epcis-masterdata:xsd:2",
     }
 )
-"""Namespaces of EPCIS XML's own schema: they name no extension, so JSON-LD needs no prefix for them."""
+"""Namespaces of EPCIS XML's own elements: they name no extension, so JSON-LD declares no prefix for them."""
+_DELIMITERS: Final = ("/", "#", ":")
+"""How a namespace IRI must end for JSON-LD to make ``prefix:name`` into ``namespace + name``."""
 
 
-def _context_prefixes(filename: str) -> frozenset[str]:
-    """The prefixes a vendored GS1 context defines (``cbv``, ``gs1``, ``cbvmda``, ...)."""
+def _context_terms(filename: str) -> dict[str, str | None]:
+    """The terms a vendored GS1 context defines (all protected): term -> IRI of a plain
+    definition (``"cbvmda": "urn:epcglobal:cbv:mda:"``), None for any other definition."""
     raw = resources.files("packtrail.epcis").joinpath("data", "contexts", filename).read_bytes()
     context: dict[str, Any] = orjson.loads(raw)["@context"]
-    return frozenset(
-        key for key, value in context.items() if isinstance(value, str) and value.endswith(("/", "#", ":"))
-    )
+    return {
+        key: value if isinstance(value, str) else None
+        for key, value in context.items()
+        if not key.startswith("@")
+    }
 
 
 _PREDEFINED: Final = {
-    "standard": _context_prefixes("epcis-context.jsonld"),
-    "simple": _context_prefixes("epcis-context-simple.jsonld"),
+    "standard": _context_terms("epcis-context.jsonld"),
+    "simple": _context_terms("epcis-context-simple.jsonld"),
 }
+
+
+def prefix_definition(namespace: str) -> str | dict[str, Any]:
+    """How the JSON-LD writer declares an extension namespace (an XML namespace, say) in ``@context``.
+
+    A namespace that ends in ``/``, ``#`` or ``:`` is declared as it is. Any other (XML allows
+    ``urn:epcglobal:cbv:mda`` or ``http://example.com/ext1``) would expand wrongly as a JSON-LD
+    prefix (``cbvmda:lotNumber`` to ``urn:epcglobal:cbv:mdalotNumber``), so it gets a ``:``
+    (``urn:`` namespaces, as GS1's context writes ``urn:epcglobal:cbv:mda:``) or a ``#`` (any
+    other), and is declared in the expanded form with ``"@prefix": true``. That form is the mark
+    :func:`namespace_of` reads back: the added character goes again, so XML -> JSON-LD -> XML
+    keeps the namespace exactly.
+
+    >>> prefix_definition("https://ns.example.com/epcis/")
+    'https://ns.example.com/epcis/'
+    >>> prefix_definition("urn:epcglobal:cbv:mda")
+    {'@id': 'urn:epcglobal:cbv:mda:', '@prefix': True}
+    >>> prefix_definition("http://example.com/ext1")
+    {'@id': 'http://example.com/ext1#', '@prefix': True}
+    >>> namespace_of(prefix_definition("http://example.com/ext1"))
+    'http://example.com/ext1'
+    """
+    if namespace.endswith(_DELIMITERS) or not namespace:
+        return namespace
+    return {"@id": namespace + (":" if namespace[:4].lower() == "urn:" else "#"), "@prefix": True}
+
+
+def namespace_of(definition: Any) -> str | None:
+    """The namespace a ``@context`` prefix definition stands for (the inverse of :func:`prefix_definition`);
+    None when it is no prefix definition.
+
+    >>> namespace_of("urn:epcglobal:cbv:mda:"), namespace_of({"@id": "urn:epcglobal:cbv:mda:", "@prefix": True})
+    ('urn:epcglobal:cbv:mda:', 'urn:epcglobal:cbv:mda')
+    """
+    if isinstance(definition, dict) and definition.get("@prefix") is True:
+        iri = definition.get("@id")
+        if not isinstance(iri, str):
+            return None
+        added = ":" if iri[:4].lower() == "urn:" else "#"
+        if iri.endswith(added) and not iri[:-1].endswith(_DELIMITERS):
+            return iri[:-1]
+        return iri
+    if isinstance(definition, str) and not definition.startswith("@"):
+        return definition
+    return None
 
 
 # --- reading: shared helpers -----------------------------------------------------------------
@@ -226,10 +282,9 @@ def _collect_namespaces(context: Any, into: dict[str, str], *, override: bool) -
         for key, value in entry.items():
             if key.startswith("@") or ":" in key:
                 continue
-            if isinstance(value, dict) and value.get("@prefix") is True:
-                value = value.get("@id")
-            if isinstance(value, str) and not value.startswith("@") and (override or key not in into):
-                into[key] = value
+            namespace = namespace_of(value)
+            if namespace is not None and (override or key not in into):
+                into[key] = namespace
 
 
 def _expect_object(value: Any, pointer: str, what: str) -> dict[str, Any]:
@@ -313,7 +368,11 @@ def _assemble(top: Any, strict: bool, *, events_found: bool = True) -> tuple[EPC
             found="nothing",
         )
     body = _expect_object(body, "/epcisBody", "the epcisBody")
-    if doc.kind == "EPCISQueryDocument":
+    if doc.kind == "EPCISMasterDataDocument":
+        events: list[Any] = []
+        pointer = "/epcisBody/eventList"
+        extra = _master_data_body(doc, body)
+    elif doc.kind == "EPCISQueryDocument":
         events, pointer = _query_body(doc, body, strict)
         extra = {k: v for k, v in body.items() if k != "queryResults"}
     else:
@@ -331,6 +390,22 @@ def _assemble(top: Any, strict: bool, *, events_found: bool = True) -> tuple[EPC
     if extra:
         doc.attributes["epcisBody"] = extra
     return doc, events, pointer
+
+
+def _master_data_body(doc: EPCISDocument, body: dict[str, Any]) -> dict[str, Any]:
+    """A master-data document's body: its ``vocabularyList`` goes to ``header["epcisMasterData"]``
+    (where every document keeps master data); the rest is returned."""
+    if "vocabularyList" in body:
+        vocabularies = body["vocabularyList"]
+        if not isinstance(vocabularies, list):
+            raise EPCISError(
+                "the vocabularyList must be a JSON array",
+                pointer="/epcisBody/vocabularyList",
+                expected="array of vocabularies",
+                found=_kind_of(vocabularies),
+            )
+        doc.header = {**(doc.header or {}), "epcisMasterData": {"vocabularyList": vocabularies}}
+    return {k: v for k, v in body.items() if k not in ("vocabularyList", "eventList")}
 
 
 def _scalar_text(key: str, value: Any, strict: bool, attributes: dict[str, Any]) -> str | None:
@@ -354,10 +429,14 @@ def _document_kind(value: Any) -> DocumentKind:
         return "EPCISDocument"
     if value == "EPCISQueryDocument":
         return "EPCISQueryDocument"
+    if value == "EPCISMasterDataDocument":
+        return "EPCISMasterDataDocument"
     if value in EVENT_TYPES:
         reason = f"this is a single {value}, not an EPCIS document (events go in epcisBody.eventList)"
     else:
-        reason = "an EPCIS document's type must be EPCISDocument or EPCISQueryDocument"
+        reason = (
+            "an EPCIS document's type must be EPCISDocument, EPCISQueryDocument or EPCISMasterDataDocument"
+        )
     raise EPCISError(
         reason,
         pointer="/type",
@@ -461,34 +540,52 @@ def read_jsonld(source: JSONSource, *, strict: bool = False) -> EPCISDocument:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _context_for(doc: EPCISDocument, mode: ContextMode) -> list[Any]:
+def _context_for(doc: EPCISDocument, mode: ContextMode, warnings: list[str] | None = None) -> list[Any]:
+    """The ``@context`` to write: the GS1 context, the document's other entries, then a declaration
+    (:func:`prefix_definition`) for every namespace of the document not declared yet, the GS1
+    context's own prefixes included when the document declared them (``cbvmda``: readers that know
+    only declared prefixes need it). A prefix that GS1's context defines otherwise (its terms are
+    protected) is declared all the same, so nothing is lost, with a warning: a JSON-LD processor
+    refuses such a document (some of GS1's own examples do this)."""
     if mode == "keep":
         return list(doc.context)
     if mode not in _PREDEFINED:
         raise ValueError(f"context should be 'standard', 'simple' or 'keep', not {mode!r}")
     url = STANDARD_CONTEXT_URL if mode == "standard" else SIMPLE_CONTEXT_URL
     entries: list[Any] = [url]
-    declared: set[str] = set(_PREDEFINED[mode])
+    predefined = _PREDEFINED[mode]
+    declared: set[str] = set()
     for entry in doc.context:
         if isinstance(entry, str) and entry in _EPCIS_CONTEXTS:
             continue
         entries.append(entry)
         if isinstance(entry, dict):
             declared.update(k for k in entry if isinstance(k, str))
-    missing = {
-        prefix: uri
-        for prefix, uri in doc.namespaces.items()
-        if prefix not in declared and uri not in _XML_ONLY_NAMESPACES
-    }
+    missing: dict[str, Any] = {}
+    for prefix, uri in doc.namespaces.items():
+        if prefix in declared or not isinstance(uri, str) or uri in _EPCIS_XML_NAMESPACES:
+            continue
+        definition = prefix_definition(uri)
+        if prefix in predefined:
+            iri = definition["@id"] if isinstance(definition, dict) else definition
+            if predefined[prefix] != iri and warnings is not None:
+                warnings.append(
+                    f"namespace prefix {prefix!r} ({uri}): GS1's EPCIS context defines {prefix!r} "
+                    f"as {predefined[prefix] or 'a term'} and protects it; declared all the same, as the "
+                    "source did (a JSON-LD processor will refuse the redefinition)"
+                )
+        missing[prefix] = definition
     if missing:
         entries.append(missing)
     return entries
 
 
-def _top_level(doc: EPCISDocument, mode: ContextMode, events: Any) -> dict[str, Any]:
+def _top_level(
+    doc: EPCISDocument, mode: ContextMode, events: Any, warnings: list[str] | None = None
+) -> dict[str, Any]:
     """The document as one JSON object, ``events`` standing in for the event list."""
     out: dict[str, Any] = {}
-    context = _context_for(doc, mode)
+    context = _context_for(doc, mode, warnings)
     if context:
         out["@context"] = context
     attributes = doc.attributes
@@ -498,7 +595,8 @@ def _top_level(doc: EPCISDocument, mode: ContextMode, events: Any) -> dict[str, 
     if "schemaVersion" in attributes:  # kept raw by a lenient read (a number, say)
         out["schemaVersion"] = attributes["schemaVersion"]
     elif doc.schema_version:
-        out["schemaVersion"] = doc.schema_version
+        # JSON-LD is a binding of EPCIS 2.0 only: a document read from 1.2 XML is written as 2.0
+        out["schemaVersion"] = "2.0" if doc.schema_version == "1.2" else doc.schema_version
     if "creationDate" in attributes:
         out["creationDate"] = attributes["creationDate"]
     elif doc.creation_date is not None:
@@ -506,11 +604,20 @@ def _top_level(doc: EPCISDocument, mode: ContextMode, events: Any) -> dict[str, 
     for key, value in attributes.items():
         if key not in ("id", "epcisBody", "@context", "type", "schemaVersion", "creationDate"):
             out[key] = value
-    if doc.header is not None:
-        out["epcisHeader"] = doc.header
+    header = doc.header
+    master_data: Any = None
+    if doc.kind == "EPCISMasterDataDocument" and isinstance(header, dict) and "epcisMasterData" in header:
+        # as in XML: the vocabularies are the body of a master-data document
+        master_data = header["epcisMasterData"]
+        header = {k: v for k, v in header.items() if k != "epcisMasterData"} or None
+    if header is not None:
+        out["epcisHeader"] = header
     extra = attributes.get("epcisBody")
     extra = extra if isinstance(extra, dict) else {}
-    if doc.kind == "EPCISQueryDocument":
+    if doc.kind == "EPCISMasterDataDocument":
+        master = master_data if isinstance(master_data, dict) else {}
+        out["epcisBody"] = {"vocabularyList": master.get("vocabularyList", []), **extra}
+    elif doc.kind == "EPCISQueryDocument":
         query = doc.query or {}
         results = {k: v for k, v in query.items() if k != "resultsBody"}
         results_extra = query.get("resultsBody")
@@ -539,16 +646,26 @@ def _dumps(value: Any, option: int = 0, what: str = "the document") -> bytes:
             raise EPCISError(f"{what} cannot be written as JSON: {exc}") from None
 
 
-def write_jsonld(doc: EPCISDocument, *, context: ContextMode = "standard", indent: bool = False) -> bytes:
+def write_jsonld(
+    doc: EPCISDocument,
+    *,
+    context: ContextMode = "standard",
+    indent: bool = False,
+    warnings: list[str] | None = None,
+) -> bytes:
     """The document as EPCIS 2.0 JSON-LD (UTF-8 bytes).
 
     ``context="standard"`` writes GS1's standard context URL first, then the other
     entries the document had, then a declaration for every namespace prefix not yet
     declared (so a document read from XML gets its extension prefixes);
     ``"simple"`` does the same with GS1's simple context; ``"keep"`` writes the
-    ``@context`` exactly as read. ``indent=True`` pretty-prints with two spaces.
+    ``@context`` exactly as read. ``indent=True`` pretty-prints with two spaces. Namespaces are
+    declared as :func:`prefix_definition` says; ``warnings`` collects what could not be written
+    as the document had it.
     """
-    return _dumps(_top_level(doc, context, doc.events), orjson.OPT_INDENT_2 if indent else 0)
+    if doc.kind == "EPCISMasterDataDocument" and doc.events:
+        raise EPCISError("a master data document holds no events", found=f"{len(doc.events)} events")
+    return _dumps(_top_level(doc, context, doc.events, warnings), orjson.OPT_INDENT_2 if indent else 0)
 
 
 def write_jsonld_stream(
@@ -558,6 +675,7 @@ def write_jsonld_stream(
     *,
     context: ContextMode = "standard",
     flush_every: int = 1 << 20,
+    warnings: list[str] | None = None,
 ) -> int:
     """Write a document to a binary file one event at a time; returns the number of events.
 
@@ -565,8 +683,13 @@ def write_jsonld_stream(
     ``events`` may be any iterator, such as :func:`iter_jsonld_events` or a database
     cursor, so memory stays bounded. Output is compact JSON.
     """
+    if doc.kind == "EPCISMasterDataDocument":
+        out.write(_dumps(_top_level(doc, context, [], warnings)))
+        for _ in chain(doc.events, events):
+            raise EPCISError("a master data document holds no events")
+        return 0
     marker = "packtrail-events-" + os.urandom(8).hex()
-    skeleton = _dumps(_top_level(doc, context, marker))
+    skeleton = _dumps(_top_level(doc, context, marker, warnings))
     head, _, tail = skeleton.partition(b'"' + marker.encode() + b'"')
     buffer = bytearray(head)
     buffer += b"["
@@ -680,6 +803,12 @@ class JSONLDEventReader(Iterator[Event]):
         self._owned = False
 
     @property
+    def event_namespaces(self) -> dict[str, str]:
+        """The prefixes declared so far by events' own ``@context`` (a live dict: it grows as
+        events are read), for a writer that streams the events on."""
+        return self._namespaces
+
+    @property
     def document(self) -> EPCISDocument:
         """The document without its events, from what has been read so far."""
         doc, _, _ = _assemble(self._synthetic_top(), strict=False, events_found=False)
@@ -687,6 +816,8 @@ class JSONLDEventReader(Iterator[Event]):
             doc.namespaces.setdefault(prefix, uri)
         if self._body_seen:
             extra = {k: v for k, v in self._body.items() if k not in ("eventList", "queryResults")}
+            if doc.kind == "EPCISMasterDataDocument":
+                extra = _master_data_body(doc, extra)
             if extra:
                 doc.attributes["epcisBody"] = extra
             if self._query is not None:

@@ -61,8 +61,10 @@ How XML maps onto the JSON-LD shape (:mod:`packtrail.epcis.document`):
   ``sbdh`` prefix), ``header["epcisMasterData"]["vocabularyList"]`` (each
   vocabulary ``{"type", "vocabularyElementList": [{"id", "attributes": [{"id",
   "attribute"}], "children"}]}``; an attribute holding XML gets a dict), and
-  header extensions as keys. An ``EPCISMasterDataDocument`` is read as an
-  ``EPCISDocument`` whose header holds the master data.
+  header extensions as keys. An ``EPCISMasterDataDocument`` keeps its kind
+  (``doc.kind == "EPCISMasterDataDocument"``, no events); its ``<EPCISBody><VocabularyList>``
+  is held in ``header["epcisMasterData"]``, where an ordinary document keeps master data, and
+  written back to the body.
 - Query documents: ``query`` holds ``queryName``, ``subscriptionID``,
   ``resultsBody`` (a master-data answer's ``vocabularyList``) and extensions; any
   other query message (``Poll``, an exception) is kept as ``{name: content}``.
@@ -77,7 +79,15 @@ persistentDisposition, certificationInfo and AssociationEvent have no 1.2 field:
 they are carried in 1.2's ``<extension>`` slots (``new_fields="carry"``, as
 GS1's 2.0-to-1.2 conversion does) or dropped (``"drop"``), with a warning either
 way. EPCIS 2.0 XML has no place for namespaced extensions in ``EPCISHeader``
-(1.2 has): a 2.0 writer puts them at the end of the document, with a warning.
+(1.2 has): a 2.0 writer puts them at the end of the document, with a warning,
+where a reader finds them as document-level entries (``attributes``). A 1.2
+writer puts the namespaced document-level elements of a document that was not
+read from 1.2 XML (``schema_version`` other than ``"1.2"``: from 2.0 XML or
+JSON-LD) back into ``EPCISHeader``, so the SBDH and header extensions of a 1.2
+document (the ``gs1ushc:`` DSCSA transaction statement) come through
+1.2 -> 2.0 -> 1.2 exactly; a 1.2 document written as 1.2 again keeps its
+elements where they were. ``xsi:schemaLocation`` naming the other version's XSD
+is left out.
 
 Large documents stream: :func:`iter_xml_events` reads with ``lxml.etree.iterparse``
 and frees each event's elements once read; :func:`write_xml_stream` writes an

@@ -1079,8 +1079,9 @@ class XMLEventStream(Iterator[Event]):
             kind, version = root_kind
         if kind == "EPCISMasterDataDocument":
             self._master_data_document = True
-            kind = "EPCISDocument"
-        document.kind = "EPCISQueryDocument" if kind == "EPCISQueryDocument" else "EPCISDocument"
+            document.kind = "EPCISMasterDataDocument"
+        else:
+            document.kind = "EPCISQueryDocument" if kind == "EPCISQueryDocument" else "EPCISDocument"
         document.schema_version = version
         is_event = _STD.get(tree_root.tag) in _EVENT_TAG_NAMES
         for name, value in tree_root.attrib.items():

@@ -42,6 +42,8 @@ from packtrail.epcis.vocabulary import normalise_event, to_urn, to_web_uri
 from packtrail.epcis.xml_read import (
     EPCIS_1_2_NAMESPACE,
     EPCIS_2_0_NAMESPACE,
+    MASTERDATA_1_2_NAMESPACE,
+    MASTERDATA_2_0_NAMESPACE,
     QUERY_1_2_NAMESPACE,
     QUERY_2_0_NAMESPACE,
     SENSOR_REPORT_BOOLEANS,
@@ -232,6 +234,7 @@ class _Writer:
         self.event_number = 0
         self.epcis_ns = EPCIS_1_2_NAMESPACE if self.v12 else EPCIS_2_0_NAMESPACE
         self.query_ns = QUERY_1_2_NAMESPACE if self.v12 else QUERY_2_0_NAMESPACE
+        self.master_data_ns = MASTERDATA_1_2_NAMESPACE if self.v12 else MASTERDATA_2_0_NAMESPACE
         self.declared: dict[str, str] = {}
         self._qnames: dict[str, tuple[str, str]] = {}
         self._cbv: Callable[[str, str], str] = {
@@ -260,8 +263,12 @@ class _Writer:
 
     def _declare_root_namespaces(self) -> None:
         doc = self.doc
-        self.root_prefix = self._free_prefix("epcisq" if doc.is_query else "epcis")
-        self.declared[self.root_prefix] = self.query_ns if doc.is_query else self.epcis_ns
+        if doc.kind == "EPCISMasterDataDocument":
+            self.root_prefix = self._free_prefix("epcismd")
+            self.declared[self.root_prefix] = self.master_data_ns
+        else:
+            self.root_prefix = self._free_prefix("epcisq" if doc.is_query else "epcis")
+            self.declared[self.root_prefix] = self.query_ns if doc.is_query else self.epcis_ns
         header = doc.header if isinstance(doc.header, dict) else {}
         if any(key.startswith("sbdh:") for key in header) and "sbdh" not in doc.namespaces:
             self.declared["sbdh"] = SBDH_NAMESPACE
@@ -279,13 +286,7 @@ class _Writer:
 
     def _free_prefix(self, wanted: str) -> str:
         prefix, number = wanted, 1
-        while self.doc.namespaces.get(prefix) not in (
-            None,
-            EPCIS_2_0_NAMESPACE,
-            EPCIS_1_2_NAMESPACE,
-            QUERY_2_0_NAMESPACE,
-            QUERY_1_2_NAMESPACE,
-        ):
+        while self.doc.namespaces.get(prefix) not in (None, *STANDARD_NAMESPACES):
             number += 1
             prefix = f"{wanted}{number}"
         return prefix
@@ -1053,7 +1054,7 @@ def _root_attributes(w: _Writer) -> tuple[str, list[tuple[str, Any]]]:
         if (
             name == "xsi:schemaLocation"
             and isinstance(value, str)
-            and not (w.epcis_ns in value or w.query_ns in value)
+            and not (w.epcis_ns in value or w.query_ns in value or w.master_data_ns in value)
         ):
             continue  # it points at the other version's XSD
         attributes.append((name, _scalar(value, name)))
@@ -1096,13 +1097,26 @@ def _write(
     w = _Writer(doc, version, cbv_format, epc_format, new_fields, indent)
     sink = _Sink(target)
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>']
-    root_name = "EPCISQueryDocument" if doc.is_query else "EPCISDocument"
+    master_data_document = doc.kind == "EPCISMasterDataDocument"
+    root_name = doc.kind if doc.kind in ("EPCISQueryDocument", "EPCISMasterDataDocument") else "EPCISDocument"
     root = f"{w.root_prefix}:{root_name}"
     attributes, document_elements = _root_attributes(w)
     out.append(f"{w.nl(0)}<{root}{w.root_namespaces()}{attributes}>")
+    header = dict(_dict_of(doc.header, "the header")) if doc.header else {}
+    master_data: Any = header.pop("epcisMasterData", None) if master_data_document else None
+    if w.v12 and doc.schema_version != "1.2":
+        # Header extensions came from a document 2.0 XML wrote (it has no place for them in its
+        # EPCISHeader and puts them after EPCISBody) or JSON-LD read: 1.2 has the place, so the
+        # namespaced document-level elements go back into EPCISHeader.
+        moved = [(name, item) for name, item in document_elements if ":" in name and name not in header]
+        if moved:
+            moved_names = {name for name, _ in moved}
+            document_elements = [(name, item) for name, item in document_elements if name not in moved_names]
+            for name, item in moved:
+                header[name] = item[TEXT_KEY] if isinstance(item, dict) and list(item) == [TEXT_KEY] else item
     header_leftovers: list[tuple[str, Any]] = []
-    if doc.header:
-        header_leftovers = _write_header(w, out, 1, _dict_of(doc.header, "the header"))
+    if header:
+        header_leftovers = _write_header(w, out, 1, header)
     elif w.v12 and _synthetic_sbdh(doc) is not None:
         header_leftovers = _write_header(w, out, 1, {})
     out.append(f"{w.nl(1)}<EPCISBody>")
@@ -1118,7 +1132,12 @@ def _write(
         out.append(f"{w.nl(3)}<resultsBody>")
         depth = 4
     count = 0
-    if other_message:
+    if master_data_document:
+        master = _dict_of(master_data, "epcisMasterData") if master_data is not None else {}
+        _write_vocabularies(w, out, 2, master.get("vocabularyList", []), "the master data document")
+        for _ in events:
+            raise EPCISError("a master data document holds no events")
+    elif other_message:
         name, content = next(iter(query.items()))
         w.value(out, 2, f"{w.root_prefix}:{name}", content, "the query body")
     else:
