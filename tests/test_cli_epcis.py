@@ -93,3 +93,21 @@ def test_convert_refuses_unknown_target() -> None:
     code, _, err = run("epcis", "convert", str(VALID), "--to", "csv")
     assert code == 2
     assert "--to" in err
+
+
+def test_streaming_validation_agrees_with_whole_document(tmp_path: Path) -> None:
+    document = json.loads(VALID.read_text())
+    document["epcisBody"]["eventList"][1]["action"] = "SOMETIMES"
+    bad = tmp_path / "bad.jsonld"
+    bad.write_text(json.dumps(document))
+    for path, valid in ((VALID, True), (bad, False)):
+        _, whole, _ = run("epcis", "validate", str(path), "--whole", "--json")
+        code, streamed, _ = run("epcis", "validate", str(path), "--streaming", "--json")
+        assert code == (0 if valid else 1)
+        whole_result, streamed_result = json.loads(whole), json.loads(streamed)
+        assert streamed_result["valid"] is whole_result["valid"] is valid
+        assert streamed_result["events"] == whole_result["events"]
+        assert streamed_result["notes"]
+    code, out, _ = run("epcis", "validate", str(VALID_XML), "--streaming", "--json")
+    assert code == 0
+    assert "XSD" in json.loads(out)["notes"][0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -346,15 +347,60 @@ def _existing(files: list[Path]) -> None:
             _fail(f"{path} does not exist or is not a file")
 
 
-def validate_file(path: Path, *, max_issues: int = 1000) -> dict[str, Any]:
-    """Validate one EPCIS file (JSON-LD: schema + rules; XML: XSD + rules); the ``epcis validate`` result."""
-    from packtrail.epcis import EPCISError, validate_jsonld_bytes, validate_xml
+STREAMING_THRESHOLD = 64 * 1024 * 1024
+"""Files larger than this are validated event by event, in bounded memory."""
 
+
+def _counting(events: Iterable[Any], progress: Callable[[int], None] | None) -> Iterator[Any]:
+    for count, event in enumerate(events, start=1):
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+        yield event
+
+
+def validate_file(
+    path: Path,
+    *,
+    max_issues: int = 1000,
+    streaming: bool | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Validate one EPCIS file; the ``epcis validate`` result.
+
+    JSON-LD is checked against GS1's JSON Schema and the rules; XML against GS1's XSD and the
+    rules. A file above :data:`STREAMING_THRESHOLD` (or with ``streaming=True``) is read event
+    by event in bounded memory: every event gets the schema layer (JSON-LD) and the rules; the
+    XSD, which needs the whole tree, is then left out and the result says so.
+    """
+    from packtrail.epcis import (
+        EPCISError,
+        iter_jsonld_events,
+        iter_xml_events,
+        validate_events,
+        validate_jsonld_bytes,
+        validate_xml,
+    )
+
+    xml = _is_xml(path)
+    if streaming is None:
+        streaming = path.stat().st_size > STREAMING_THRESHOLD
+    notes: list[str] = []
     try:
-        if _is_xml(path):
-            report = validate_xml(path, max_issues=max_issues)
+        if not streaming:
+            if xml:
+                report = validate_xml(path, max_issues=max_issues)
+            else:
+                report = validate_jsonld_bytes(path.read_bytes(), max_issues=max_issues)
+        elif xml:
+            stream = iter_xml_events(path)
+            report = validate_events(
+                _counting(stream, progress), layers=("rules",), binding="xml", max_issues=max_issues
+            )
+            notes.append("validated event by event: the XSD layer needs the whole document and was skipped")
         else:
-            report = validate_jsonld_bytes(path.read_bytes(), max_issues=max_issues)
+            reader = iter_jsonld_events(path)
+            report = validate_events(_counting(reader, progress), max_issues=max_issues)
+            notes.append("validated event by event (schema and rules per event)")
     except EPCISError as error:
         return {
             "file": str(path),
@@ -363,6 +409,7 @@ def validate_file(path: Path, *, max_issues: int = 1000) -> dict[str, Any]:
             "errors": 1,
             "warnings": 0,
             "omitted": 0,
+            "notes": notes,
             "issues": [
                 {"layer": "read", "pointer": error.pointer, "reason": str(error), "severity": "error"}
             ],
@@ -374,6 +421,7 @@ def validate_file(path: Path, *, max_issues: int = 1000) -> dict[str, Any]:
         "errors": report.error_count,
         "warnings": report.warning_count,
         "omitted": report.omitted,
+        "notes": notes,
         "issues": [issue.to_dict() for issue in report.issues],
     }
 
@@ -383,6 +431,13 @@ def epcis_validate(
     files: Annotated[list[Path], typer.Argument(help="EPCIS documents: JSON-LD, 2.0 XML or 1.2 XML.")],
     json_output: JsonOption = False,
     max_issues: Annotated[int, typer.Option(help="Report at most this many issues per file.")] = 1000,
+    streaming: Annotated[
+        bool | None,
+        typer.Option(
+            "--streaming/--whole",
+            help="Validate event by event in bounded memory (default: for files over 64 MB).",
+        ),
+    ] = None,
 ) -> None:
     """Validate documents in layers (schema or XSD, then the rules schemas cannot express).
 
@@ -390,7 +445,22 @@ def epcis_validate(
     JSON pointer or XPath, what was expected and what was found).
     """
     _existing(files)
-    results = [validate_file(path, max_issues=max_issues) for path in files]
+    results = []
+    for path in files:
+        if sys.stderr.isatty() and not json_output:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                task = bar.add_task(f"validating {path.name}", total=None)
+
+                def advance(done: int, task: Any = task, bar: Progress = bar) -> None:
+                    bar.update(task, completed=done)
+
+                results.append(
+                    validate_file(path, max_issues=max_issues, streaming=streaming, progress=advance)
+                )
+        else:
+            results.append(validate_file(path, max_issues=max_issues, streaming=streaming))
     if json_output:
         typer.echo(json.dumps(results if len(results) > 1 else results[0], ensure_ascii=False))
     else:
@@ -409,6 +479,8 @@ def epcis_validate(
                 _out.print(line, markup=False)
             if result["omitted"]:
                 _out.print(f"  … and {result['omitted']} more issues")
+            for note in result["notes"]:
+                _out.print(f"  note: {note}")
     raise typer.Exit(0 if all(r["valid"] for r in results) else 1)
 
 
