@@ -25,8 +25,14 @@ lint: install
 test: lint
 	$(BIN)/pytest -q
 
+# The EPCIS event-hash reference implementation (MIT, PyPI) runs in its own venv: it pins
+# libraries packtrail does not want in its own environment.
+REF    := .venv-ref
+
 bench: install
+	test -x $(REF)/bin/python || ($(PYTHON) -m venv $(REF) && $(REF)/bin/python -m pip install -q epcis-event-hash-generator)
 	$(BIN)/python bench/bench_gs1.py --write bench/RESULTS.md
+	PACKTRAIL_EPCIS_HASH_REF_PYTHON=$(REF)/bin/python $(BIN)/python bench/bench_epcis.py --write bench/RESULTS.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REF) .mypy_cache .ruff_cache .pytest_cache
