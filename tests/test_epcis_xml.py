@@ -9,7 +9,6 @@ JSON-LD twins): see tests/data/epcis/xml/NOTICE.md.
 from __future__ import annotations
 
 import atexit
-import datetime
 import io
 import shutil
 import tarfile
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from packtrail.epcis.compare import normalised_events as normalised
 from packtrail.epcis.document import EPCISDocument
 from packtrail.epcis.errors import EPCISError
 from packtrail.epcis.jsonld import read_jsonld
@@ -101,54 +101,6 @@ def xsd_errors(data: bytes) -> str | None:
 @cache
 def source_is_valid(path: Path) -> bool:
     return xsd_errors(path.read_bytes()) is None
-
-
-def normalised(events: list[dict[str, Any]], namespaces: dict[str, str]) -> list[Any]:
-    """Events in one canonical form: CBV bare words, EPC URNs, extension keys as full
-    namespace IRIs, timestamps as UTC instants, an empty EPC list as no list (EPCIS treats them
-    alike; 1.2 XML must write one): a simple normalisation for comparisons."""
-    out = []
-    for event in events:
-        event = {k: v for k, v in event.items() if not (v == [] and k in ("epcList", "childEPCs"))}
-        out.append(_canonical(normalise_event(event, cbv="bare", epc="urn"), namespaces))
-    return out
-
-
-_TIMES = frozenset({"eventTime", "recordTime", "declarationTime", "time", "startTime", "endTime"})
-
-
-def _canonical(value: Any, namespaces: dict[str, str], key: str = "", extension: bool = False) -> Any:
-    extension = extension or ":" in key
-    if isinstance(value, dict):
-        return {_expand(k, namespaces): _canonical(v, namespaces, k, extension) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item, namespaces, "", extension) for item in value]
-    if extension and not isinstance(value, str):  # JSON numbers and booleans are text in XML
-        return (
-            "true" if value is True else "false" if value is False else "" if value is None else repr(value)
-        )
-    if key in _TIMES and isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(datetime.UTC)
-        except ValueError:
-            return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-_CONTEXT_PREFIXES = {
-    "cbvmda": "urn:epcglobal:cbv:mda",
-    "gs1": "https://gs1.org/voc/",
-    "cbv": "https://ref.gs1.org/cbv/",
-}
-"""Prefixes of the standard EPCIS JSON-LD context, which JSON-LD documents use without declaring."""
-
-
-def _expand(key: str, namespaces: dict[str, str]) -> str:
-    prefix, _, local = key.partition(":")
-    uri = (namespaces.get(prefix) or _CONTEXT_PREFIXES.get(prefix)) if local else None
-    return f"{{{uri.rstrip(':')}}}{local}" if uri else key
 
 
 # ---------------------------------------------------------------------------------------------
