@@ -111,3 +111,19 @@ def test_streaming_validation_agrees_with_whole_document(tmp_path: Path) -> None
     code, out, _ = run("epcis", "validate", str(VALID_XML), "--streaming", "--json")
     assert code == 0
     assert "XSD" in json.loads(out)["notes"][0]
+
+
+def test_convert_honours_cbv_and_epc_format_preferences(tmp_path: Path) -> None:
+    web = tmp_path / "web.xml"
+    code, _, err = run("epcis", "convert", str(VALID), "--to", "xml", "--cbv-format", "web", "-o", str(web))
+    assert code == 0, err
+    text = web.read_text()
+    assert "https://ref.gs1.org/cbv/BizStep-" in text
+    assert "urn:epcglobal:cbv:bizstep:" not in text
+    urn = tmp_path / "urn.xml"
+    code, _, err = run("epcis", "convert", str(VALID), "--to", "xml", "--cbv-format", "urn", "-o", str(urn))
+    assert code == 0, err
+    assert "urn:epcglobal:cbv:bizstep:" in urn.read_text()
+    code, _, err = run("epcis", "convert", str(VALID), "--to", "xml", "--cbv-format", "rdf")
+    assert code == 2
+    assert "--cbv-format" in err

@@ -517,6 +517,18 @@ def epcis_convert(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file (default: standard output).")
     ] = None,
+    cbv_format: Annotated[
+        str | None,
+        typer.Option(
+            help="XML output: CBV values as 'urn' or 'web' URIs (the GS1-CBV-XML-Format preference)."
+        ),
+    ] = None,
+    epc_format: Annotated[
+        str | None,
+        typer.Option(
+            help="XML output: identifiers as 'urn' (EPC URI) or 'dl' (Digital Link), per GS1-EPC-Format."
+        ),
+    ] = None,
 ) -> None:
     """Convert between EPCIS 2.0 JSON-LD, 2.0 XML and 1.2 XML, streaming: any size in bounded memory.
 
@@ -530,6 +542,11 @@ def epcis_convert(
     if to not in ("jsonld", "xml", "xml12"):
         _fail(f"--to must be jsonld, xml or xml12, not {to!r}")
     fmt = cast(Format, to)
+    if cbv_format not in (None, "urn", "web"):
+        _fail(f"--cbv-format must be urn or web, not {cbv_format!r}")
+    if epc_format not in (None, "urn", "dl"):
+        _fail(f"--epc-format must be urn or dl, not {epc_format!r}")
+    options: dict[str, Any] = {"cbv_format": cbv_format, "epc_format": epc_format}
     _existing([file])
     show_progress = output is not None and sys.stderr.isatty()
     target: Any = output if output is not None else sys.stdout.buffer
@@ -537,9 +554,11 @@ def epcis_convert(
         if show_progress:
             with Progress(transient=True) as progress:
                 task = progress.add_task(f"converting {file.name}", total=None)
-                summary = convert(file, target, to=fmt, progress=lambda n: progress.update(task, completed=n))
+                summary = convert(
+                    file, target, to=fmt, progress=lambda n: progress.update(task, completed=n), **options
+                )
         else:
-            summary = convert(file, target, to=fmt)
+            summary = convert(file, target, to=fmt, **options)
     except EPCISError as error:
         if output is not None and output.exists():
             output.unlink()
