@@ -83,3 +83,25 @@ def test_pack_round_trips_through_every_form(body: str, serial: str, lot: str) -
 def test_parse_barcode_raises_only_gs1error(text: str) -> None:
     with contextlib.suppress(GS1Error):
         parse_barcode(text)
+
+
+@given(st.text(max_size=24))
+def test_key_parsers_raise_only_gs1error(text: str) -> None:
+    for parse in (GTIN.parse, SSCC.parse, GLN.parse, normalize_gtin):
+        with contextlib.suppress(GS1Error):
+            parse(text)
+
+
+@given(st.text(alphabet="0123456789", min_size=7, max_size=17), st.sampled_from([8, 12, 13, 14, 18]))
+def test_keys_with_a_computed_check_digit_parse(body: str, length: int) -> None:
+    digits = (body * 3)[: length - 1]
+    key = digits + gs1_check_digit(digits)
+    if length == 18:
+        assert SSCC.parse(key).value == key
+    else:
+        assert GTIN.parse(key).gtin14 == key.zfill(14)
+    if length == 13:
+        assert GLN.parse(key).value == key
+    wrong = key[:-1] + str((int(key[-1]) + 1) % 10)
+    with pytest.raises(GS1Error, match="check digit"):
+        (SSCC.parse if length == 18 else GTIN.parse)(wrong)
