@@ -23,10 +23,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,7 @@ import bench_epcis_hash  # noqa: E402
 import bench_epcis_validate  # noqa: E402
 from packtrail.epcis.document import EPCISDocument  # noqa: E402
 from packtrail.epcis.jsonld import write_jsonld_stream  # noqa: E402
+from results_file import write_results  # noqa: E402 - a sibling in bench/
 
 DEFAULT_REFERENCE_PYTHON = Path("/tmp/refhash-venv/bin/python")
 SECTION = "bench_epcis"
@@ -183,13 +182,6 @@ def run(
     }
 
 
-def _machine() -> str:
-    return (
-        f"{os.cpu_count()} CPUs (nproc), Python {platform.python_version()}, {platform.machine()}, "
-        f"{platform.system()}"
-    )
-
-
 def render(figures: dict[str, Any]) -> str:
     v = figures["parse_validate"]
     h = figures["event_hash"]
@@ -235,21 +227,6 @@ def render(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(path: Path, body: str, command: str) -> None:
-    """Replace (or append) this benchmark's marked section of the Markdown file (as bench_gs1 does)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    stamp = f"`{command}` on {datetime.date.today().isoformat()}, {_machine()}."
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    block = f"{start}\n## {TITLE}\n\n{stamp}\n\n{body}\n{end}"
-    if start in text and end in text:
-        head, _, rest = text.partition(start)
-        _, _, tail = rest.partition(end)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-n", type=int, default=100_000, help="events for parse + validate (default 100,000)")
@@ -268,7 +245,7 @@ def main() -> None:
         print(render(figures))
     if args.write:
         command = "python bench/bench_epcis.py " + " ".join(sys.argv[1:])
-        write_results(args.write, render(figures), command.strip())
+        write_results(args.write, {SECTION: (TITLE, render(figures))}, command.strip())
 
 
 if __name__ == "__main__":

@@ -33,8 +33,6 @@ import argparse
 import datetime
 import importlib
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -46,6 +44,7 @@ from typing import Any
 from urllib.parse import quote
 
 from packtrail.gs1.checkdigit import gs1_check_digit
+from results_file import write_results  # a sibling in bench/ (the script's folder)
 
 SEED = 20260127
 GS = "\x1d"
@@ -535,10 +534,6 @@ def run(n: int = 100_000, repeat: int = 3) -> dict[str, Any]:
     }
 
 
-def _machine() -> str:
-    return f"{os.cpu_count()} CPUs (nproc), Python {platform.python_version()}, {platform.machine()}, {platform.system()}"
-
-
 def render_gs1(result: dict[str, Any]) -> str:
     t = result["timings"]
     lines = [
@@ -614,22 +609,6 @@ def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
             yield from _flatten(inner, f"{prefix}.{key}" if prefix else str(key))
     else:
         yield prefix, value
-
-
-def write_results(path: Path, sections: dict[str, tuple[str, str]], command: str) -> None:
-    """Replace (or append) one marked section per benchmark in the Markdown file at ``path``."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    stamp = f"`{command}` on {datetime.date.today().isoformat()}, {_machine()}."
-    for key, (title, body) in sections.items():
-        start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
-        block = f"{start}\n## {title}\n\n{stamp}\n\n{body}\n{end}"
-        if start in text and end in text:
-            head, _, rest = text.partition(start)
-            _, _, tail = rest.partition(end)
-            text = head + block + tail
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def _other_benchmarks() -> dict[str, tuple[str, dict[str, Any]]]:
