@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -157,3 +159,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, (marker, _) in SERVICE_MARKERS.items():
             if fixture in fixturenames and item.get_closest_marker(marker) is None:
                 item.add_marker(getattr(pytest.mark, marker))
+
+
+# -- one store location per test, for the backend-agnostic store contract --------------------------------
+
+STORE_BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+def postgres_schema_url(base_url: str, schema: str) -> str:
+    """``base_url`` with libpq's ``options`` set so every connection works in ``schema``."""
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty store location, once per backend: ``sqlite:///…/packtrail.db`` in a fresh temporary
+    directory, or a PostgreSQL URL whose ``search_path`` is a fresh schema (dropped afterwards).
+
+    Tests written against this fixture state the store contract once; both backends must pass it.
+    """
+    if request.param == "sqlite":
+        directory = tmp_path_factory.mktemp("store")
+        yield f"sqlite:///{directory / 'packtrail.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield postgres_schema_url(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
