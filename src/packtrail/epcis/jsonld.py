@@ -815,7 +815,10 @@ class JSONLDEventReader(Iterator[Event]):
         for prefix, uri in self._namespaces.items():
             doc.namespaces.setdefault(prefix, uri)
         if self._body_seen:
-            extra = {k: v for k, v in self._body.items() if k not in ("eventList", "queryResults")}
+            # queryResults is lifted out only when it was read as the query's results object; any
+            # other value under that name stays in the body, as the whole-document reader keeps it
+            lifted = ("eventList", "queryResults") if self._query is not None else ("eventList",)
+            extra = {k: v for k, v in self._body.items() if k not in lifted}
             if doc.kind == "EPCISMasterDataDocument":
                 extra = _master_data_body(doc, extra)
             if extra:

@@ -235,6 +235,12 @@ class DigitalLink:
     def parse_to_element_string(cls, uri: str, *, strict: bool = True) -> ElementString:
         """``DigitalLink.parse(uri, strict=strict).element_string()`` with the link's warnings
         first among its own, without building the :class:`DigitalLink` (a scanner's fast path)."""
+        if type(uri) is str:
+            match = _pharma_match(uri)
+            if match is not None:
+                quick = _pharma(match)
+                if quick is not None:
+                    return quick
         elements, _, _, _, warnings, _ = _read(uri, strict)
         if warnings:
             return dataclasses.replace(elements, warnings=(*warnings, *elements.warnings))
@@ -320,6 +326,12 @@ def _read(
     other query parameters, warnings, base). See :meth:`DigitalLink.parse`."""
     if type(uri) is not str and not isinstance(uri, str):
         raise GS1Error(f"expected a URI as text, found {type(uri).__name__}")
+    quick_match = _pharma_match(uri)
+    if quick_match is not None:
+        quick = _pharma(quick_match)
+        if quick is not None:
+            quick_pairs = list(quick.pairs)
+            return quick, quick_pairs, 2 if quick_pairs[1][0] == "10" else 1, [], [], quick_match.group(1)
     match = _URI.fullmatch(uri)
     if match is None:
         raise _bad_uri(uri)
@@ -368,11 +380,7 @@ def _read(
     fast = _FAST
     for ai, value in pairs:
         entry = fast[ai]
-        memo = entry.memo
-        if memo is not None:
-            if value not in memo:
-                _check(entry, value, _value_at(segments, path_start, root, ai))
-        elif entry.fullmatch(value) is None:
+        if not entry.known(value):
             _check(entry, value, _value_at(segments, path_start, root, ai))
     qualifier_count = len(pairs) - 1
 
@@ -403,18 +411,13 @@ def _read(
             if key == "01" and len(value) in (8, 12, 13) and value.isdigit():
                 warnings.append(f"GTIN {value} padded to 14 digits")
                 value = value.zfill(14)
-            memo = entry.memo
-            if memo is not None:
-                if value not in memo:
-                    _check(entry, value, _part_at(query_start, parts, k) + len(key) + 1)
-            elif entry.fullmatch(value) is None:
+            if not entry.known(value):
                 _check(entry, value, _part_at(query_start, parts, k) + len(key) + 1)
             pairs.append((key, value))
         if moved is not None:
             for key, value in moved:
                 entry = fast[key]
-                memo = entry.memo
-                if memo is None or value not in memo:
+                if not entry.known(value):
                     _check(entry, value, 0)
             pairs, qualifier_count = _move_into_path(path, pairs, qualifier_count, moved, uri)
 
@@ -609,3 +612,91 @@ def _repeats(pairs: list[tuple[str, str]], strict: bool, warnings: list[str], ur
 
 _DL_ATTRIBUTES: frozenset[str] = frozenset(ai for ai, d in AI_TABLE.items() if d.dl_data_attribute)
 """AIs allowed as data attributes in the query string (flag ``?`` in the dictionary)."""
+
+
+# -- the pharma fast path ----------------------------------------------------------------------------------
+
+
+def _plain_x(ai: str) -> str | None:
+    """A regex group for AI ``ai``'s data when the dictionary gives it one component of GS1
+    character set 82 without linters (lot 10, serial 21). Limited to the characters a URI
+    carries without percent-encoding, a match is already the complete check of the value.
+    ``None`` when the dictionary says otherwise (the fast path is then off)."""
+    components = AI_TABLE[ai].components
+    if len(components) != 1:
+        return None  # pragma: no cover - the dictionary gives (10) and (21) one component
+    (only,) = components
+    if only.charset != "X" or only.linters or only.optional:
+        return None  # pragma: no cover - see above
+    return f"([A-Za-z0-9._-]{{{only.min_length},{only.max_length}}})"
+
+
+_LOT, _SERIAL = _plain_x("10"), _plain_x("21")
+_GTIN_ENTRY, _EXPIRY_ENTRY = _FAST["01"], _FAST["17"]
+_GTIN_MEMO: dict[str, None] = _GTIN_ENTRY.memo if _GTIN_ENTRY.memo is not None else {}
+_EXPIRY_MEMO: dict[str, None] = _EXPIRY_ENTRY.memo if _EXPIRY_ENTRY.memo is not None else {}
+_FAST_PATH_SOUND = bool(
+    _LOT
+    and _SERIAL
+    and _GTIN_ENTRY.memo is not None
+    and _EXPIRY_ENTRY.memo is not None
+    and {("01", "10", "21"), ("01", "21")} <= _PATH_SEQUENCES
+    and not {"10", "21"} & _PRIMARY_KEYS
+    and not any("01" in qualifiers for qualifiers in _QUALIFIERS_OF.values())
+)
+"""What the fast path relies on, from the dictionary: lot and serial checked by their character
+set and length alone, GTIN and expiry memoised, 01/10/21 and 01/21 valid paths, and (01) never a
+key qualifier nor (10), (21) primary keys, so the (01) the pattern finds is the one the general
+path takes as the primary key, whatever the base holds."""
+_PHARMA: re.Pattern[str] | None = (
+    re.compile(
+        r"([hH][tT][tT][pP][sS]?://[A-Za-z0-9.:\[\]-]+(?:/[A-Za-z0-9\-._~:@!$&'()*+,;=]*)*?)"
+        rf"/01/([0-9]{{14}})(?:/10/{_LOT})?/21/{_SERIAL}\?17=([0-9]{{6}})(?:&([0-9]{{2,4}})=([A-Za-z0-9._-]+))?"
+    )
+    if _FAST_PATH_SOUND
+    else None
+)
+"""The URI of a medicine pack as printed on it: any base, ``/01/{gtin}[/10/{lot}]/21/{serial}``,
+then ``?17={expiry}`` and at most one more data attribute (an NHRN such as ``&710=…``), with
+nothing percent-encoded. Anything else takes the general path; so does a match whose extra
+parameter is not a plain data attribute (see :data:`_EXTRA_ATTRIBUTES`)."""
+
+_EXTRA_ATTRIBUTES: frozenset[str] = (
+    _DL_ATTRIBUTES
+    - _INSERTABLE.get(("01", "10", "21"), frozenset())
+    - _INSERTABLE.get(("01", "21"), frozenset())
+    - {"01", "10", "21", "17"}
+)
+"""AIs the fast path takes as the extra query parameter: data attributes that are no key
+qualifier of (01) and not already in the URI (those are errors or repairs, said by the general path)."""
+
+
+def _no_match(uri: str) -> None:
+    return None
+
+
+_pharma_match: Callable[[str], re.Match[str] | None] = _PHARMA.fullmatch if _PHARMA is not None else _no_match
+"""The match of a URI of the common shape (:data:`_PHARMA`), else ``None``."""
+
+
+def _pharma(match: re.Match[str]) -> ElementString | None:
+    """Parse a pack's Digital Link of the common shape (matched by :data:`_PHARMA`, the base
+    is group 1) with every check the general path makes, in the same order and with the same
+    errors; ``None`` when the general path must decide."""
+    _, gtin, lot, serial, expiry, ai, value = match.groups()
+    if gtin not in _GTIN_MEMO:
+        _check(_GTIN_ENTRY, gtin, match.start(2))
+    if lot is None:
+        index = {"01": gtin, "21": serial, "17": expiry}
+    else:
+        index = {"01": gtin, "10": lot, "21": serial, "17": expiry}
+    if expiry not in _EXPIRY_MEMO:
+        _check(_EXPIRY_ENTRY, expiry, match.start(5))
+    if ai is not None:
+        if ai not in _EXTRA_ATTRIBUTES:
+            return None
+        entry = _FAST[ai]
+        if not entry.known(value):
+            _check(entry, value, match.start(7))
+        index[ai] = value
+    return _done(ElementString, index, None, (), None, True)

@@ -282,9 +282,11 @@ class _Entry(NamedTuple):
     ai: str
     predefined: bool
     max_length: int
-    fullmatch: Callable[[str], re.Match[str] | None]
-    """The regex's ``fullmatch`` when it checks the data alone; for AIs with linters but no
-    memo, a function that never matches, which sends every value through :func:`_check`."""
+    known: Callable[[str], object]
+    """A cheap test, true only for data known to be valid: the memo's ``__contains__`` for AIs
+    with one, else the regex's ``fullmatch`` when it checks the data alone, else (linters but
+    no memo) a function that is never true. Data it does not know goes through :func:`_check`,
+    which says what is wrong or (the data being valid after all) remembers it."""
     memo: dict[str, None] | None
     """Data already validated, for AIs whose check involves linters (GTINs, dates repeat on a
     line); ``None`` for AIs checked by their regex alone or whose checks depend on the year."""
@@ -292,29 +294,41 @@ class _Entry(NamedTuple):
     feb29: bool
     """True when a linter reads YYMMDD dates: a 29 February of year 00 is never memoised, as
     whether it exists depends on the century the 50-year window gives it."""
+    size: int
+    """``len(ai)``: where the data starts after the AI."""
 
 
 def _entry(ai: str, definition: AIDefinition) -> _Entry:
     plan = _PLANS[ai]
     names = {name for c in definition.components for name in c.linters}
     memo: dict[str, None] | None = {} if plan.checks and not names & _YEAR_DEPENDENT else None
+    known: Callable[[str], object]
+    if memo is not None:
+        known = memo.__contains__  # the memo is only ever cleared, never replaced
+    elif plan.checks:
+        known = _never
+    else:
+        known = plan.regex.fullmatch
     return _Entry(
         ai,
         definition.predefined_length,
         definition.max_length,
-        _never if plan.checks and memo is None else plan.regex.fullmatch,
+        known,
         memo,
         definition,
         bool(names & _DATE_LINTERS),
+        len(ai),
     )
 
 
-def _never(data: str) -> None:
-    """A ``fullmatch`` that never matches."""
-    return None
+def _never(data: str) -> bool:
+    """A ``known`` test that is never true."""
+    return False
 
 
 _FAST: dict[str, _Entry] = {ai: _entry(ai, d) for ai, d in AI_TABLE.items()}
+_KNOWN: dict[str, Callable[[str], object]] = {ai: entry.known for ai, entry in _FAST.items()}
+"""Per AI, :attr:`_Entry.known` alone (the bracketed form's loop needs nothing else)."""
 _LAYOUTS: dict[tuple[str, ...], tuple[str, str] | None] = {}
 """Memo of the verdict per sequence of AIs (messages on one line share a layout): ``None`` when
 every req=/ex= rule holds, :data:`_NO_SERIAL` when they hold but a GTIN has no serial, else
@@ -486,29 +500,7 @@ class ElementString:
         skips the dictionary's ``req=``/``ex=`` rules (for data that is only part of
         what a pack carries).
         """
-        if type(text) is not str and not isinstance(text, str):
-            raise GS1Error(f"expected text, found {type(text).__name__}")
-        if text[-1:] in _LINE_ENDS:
-            text = text.rstrip("\r\n")
-        symbology: Symbology | None = None
-        notes: tuple[str, ...] = ()
-        start = 0
-        if text[:1] == "]":
-            known = _KNOWN_SYMBOLOGIES.get(text[:3])
-            symbology, notes = known if known is not None else _read_symbology(text[:3])
-            start = 3
-        if gs_substitutes is _DEFAULT_SUBSTITUTES or gs_substitutes == _DEFAULT_SUBSTITUTES:
-            if "<GS>" in text:
-                text = text[:start] + text[start:].replace("<GS>", GS)
-        elif gs_substitutes:
-            if isinstance(gs_substitutes, str):
-                gs_substitutes = (gs_substitutes,)
-            for substitute in gs_substitutes:
-                if substitute and substitute in text:
-                    text = text[:start] + text[start:].replace(substitute, GS)
-        if text[start : start + 1] == "(":
-            return _parse_bracketed(cls, text, start, symbology, notes, check_associations)
-        return _parse_element_string(cls, text, start, symbology, notes, check_associations)
+        return _parse(cls, text, gs_substitutes, check_associations)
 
     @classmethod
     def parse_bracketed(cls, text: str, *, check_associations: bool = True) -> ElementString:
@@ -536,11 +528,7 @@ class ElementString:
                 )
             if type(data) is not str:
                 raise GS1Error(f"expected the data as text, found {type(data).__name__}", ai=ai)
-            memo = entry.memo
-            if memo is not None:
-                if data not in memo:
-                    _check(entry, data, 0)
-            elif entry.fullmatch(data) is None:
+            if not entry.known(data):
                 _check(entry, data, 0)
             out.append((ai, data))
         return _finish(cls, out, None, (), check_associations)
@@ -608,11 +596,53 @@ class ElementString:
 
 # -- the hot paths -----------------------------------------------------------------------------------------
 
+
+def _parse(
+    cls: type[ElementString], text: str, gs_substitutes: Iterable[str], check_associations: bool
+) -> ElementString:
+    """:meth:`ElementString.parse` (also called directly by :func:`packtrail.gs1.pack.parse_barcode`)."""
+    if type(text) is not str and not isinstance(text, str):
+        raise GS1Error(f"expected text, found {type(text).__name__}")
+    if text[-1:] in _LINE_ENDS:
+        text = text.rstrip("\r\n")
+    head = text[:1]
+    if head == "]":
+        known = _KNOWN_SYMBOLOGIES.get(text[:3])
+        symbology, notes = known if known is not None else _read_symbology(text[:3])
+        start = 3
+        head = text[3:4]
+    else:
+        symbology = None
+        notes = ()
+        start = 0
+    if gs_substitutes is _DEFAULT_SUBSTITUTES or gs_substitutes == _DEFAULT_SUBSTITUTES:
+        if "<GS>" in text:
+            text = text[:start] + text[start:].replace("<GS>", GS)
+            head = text[start : start + 1]
+    elif gs_substitutes:
+        if isinstance(gs_substitutes, str):
+            gs_substitutes = (gs_substitutes,)
+        for substitute in gs_substitutes:
+            if substitute and substitute in text:
+                text = text[:start] + text[start:].replace(substitute, GS)
+        head = text[start : start + 1]
+    if head == "(":
+        return _parse_bracketed(cls, text, start, symbology, notes, check_associations)
+    return _parse_element_string(cls, text, start, symbology, notes, check_associations)
+
+
 _Setter = Callable[[object, object], None]
 _SET_PAIRS: _Setter = getattr(ElementString, "pairs").__set__  # noqa: B009
 _SET_SYMBOLOGY: _Setter = getattr(ElementString, "symbology").__set__  # noqa: B009
 _SET_WARNINGS: _Setter = getattr(ElementString, "warnings").__set__  # noqa: B009
 _SET_RAW: _Setter = getattr(ElementString, "raw").__set__  # noqa: B009
+
+
+_object_new = object.__new__
+
+
+def _nothing_found() -> GS1Error:
+    return GS1Error("no element strings found: expected an AI such as (01) followed by its data")
 
 
 def _new(
@@ -676,12 +706,21 @@ def _done(
     """Check the req=/ex= rules, add the warnings, build the value from ``index`` (AI -> data,
     in the order carried, each AI once)."""
     key = tuple(index)
-    if not key:
-        raise GS1Error("no element strings found: expected an AI such as (01) followed by its data")
     if check_associations:
         verdict = _LAYOUTS.get(key, _UNKNOWN)
-        if verdict is _UNKNOWN:
+        if verdict is None:  # the common case, :func:`_new` inlined
+            obj = _object_new(cls)
+            _SET_PAIRS(obj, tuple(index.items()))
+            _SET_SYMBOLOGY(obj, symbology)
+            _SET_WARNINGS(obj, (*notes, *warnings) if warnings else notes)
+            _SET_RAW(obj, index.get)
+            return obj
+        if verdict is _UNKNOWN:  # never for an empty key, which is not stored
+            if not key:
+                raise _nothing_found()
             verdict = _judge(key)
+    elif not key:
+        raise _nothing_found()
     else:
         verdict = _NO_SERIAL if "01" in index and "21" not in index else None
     if verdict is None:
@@ -726,31 +765,31 @@ def _parse_element_string(
             entry = fast.get(text[pos : pos + 3]) or fast.get(text[pos : pos + 4])
             if entry is None:
                 raise _unknown_ai(text, pos)
-        ai, predefined, max_length, fullmatch, memo, definition, _ = entry
-        start = pos + len(ai)
+        ai, predefined, max_length, known, _, _, _, size = entry
+        start = pos + size
         if predefined:
             pos = start + max_length
             data = text[start:pos]
-            if pos > length or GS in data:
-                raise _predefined_failure(definition, text, start)
+            if not known(data):  # known data has the full length and no GS
+                if pos > length or GS in data:
+                    raise _predefined_failure(entry.definition, text, start)
+                _check(entry, data, start)
         else:
             pos = text.find(GS, start)
             if pos < 0:
                 pos = length
             data = text[start:pos]
-            if pos - start > max_length:
-                raise GS1Error(
-                    f"data too long: at most {_plural(max_length, 'character')}, found {pos - start}; "
-                    "is a GS separator missing after it?",
-                    ai=ai,
-                    position=start,
-                    value=data,
-                )
-        if memo is not None:
-            if data not in memo:
+            if not known(data):  # known data is never too long
+                if pos - start > max_length:
+                    raise GS1Error(
+                        f"data too long: at most {_plural(max_length, 'character')}, found {pos - start}; "
+                        "is a GS separator missing after it?",
+                        ai=ai,
+                        position=start,
+                        value=data,
+                    )
                 _check(entry, data, start)
-        elif fullmatch(data) is None:
-            _check(entry, data, start)
+            pos += 1  # past the GS (or the end): a doubled GS is skipped at the top of the loop
         if ai in index:
             warnings = _repeat(ai, index[ai], data, start, warnings)
         else:
@@ -779,17 +818,11 @@ def _parse_bracketed(
         raise GS1Error("expected an AI in brackets such as (01)", position=offset, value=body[:8])
     del parts[0]
     index: dict[str, str] = {}
-    fast = _FAST
+    known = _KNOWN
     for part in parts:
         ai, bracket, data = part.partition(")")
-        entry = fast.get(ai)
-        if entry is None or not bracket or ai in index:
-            break
-        memo = entry.memo
-        if memo is not None:
-            if data not in memo:
-                break
-        elif entry.fullmatch(data) is None:
+        test = known.get(ai)
+        if test is None or not bracket or ai in index or not test(data):
             break
         index[ai] = data
     else:
@@ -829,11 +862,7 @@ def _parse_bracketed_carefully(
         entry = fast.get(ai)
         if entry is None or not bracket:
             raise _bad_bracketed_ai(ai, bracket, part_start - 1, body, offset)
-        memo = entry.memo
-        if memo is not None:
-            if data not in memo:
-                _check(entry, data, part_start + len(ai) + 1)
-        elif entry.fullmatch(data) is None:
+        if not entry.known(data):
             _check(entry, data, part_start + len(ai) + 1)
         append((ai, data))
     return _finish(cls, pairs, symbology, notes, check_associations)

@@ -46,8 +46,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from packtrail.gs1.digital_link import DEFAULT_RESOLVER, DigitalLink
-from packtrail.gs1.element_string import ElementString
+from packtrail.gs1.digital_link import DEFAULT_RESOLVER, DigitalLink, _pharma, _pharma_match
+from packtrail.gs1.element_string import _DEFAULT_SUBSTITUTES, ElementString, _parse
 from packtrail.gs1.epc import sgtin_from_gtin_serial
 from packtrail.gs1.errors import GS1Error
 from packtrail.gs1.ifa import IFAMessage, is_ifa_message
@@ -62,7 +62,7 @@ NHRN_AIS: tuple[str, ...] = ("710", "711", "712", "713", "714", "715", "716", "7
 
 
 def parse_barcode(
-    text: str, *, gs_substitutes: Iterable[str] = ("<GS>",), strict: bool = True
+    text: str, *, gs_substitutes: Iterable[str] = _DEFAULT_SUBSTITUTES, strict: bool = True
 ) -> ElementString:
     """Read any textual form of GS1 data into a validated element string.
 
@@ -70,11 +70,16 @@ def parse_barcode(
     GS separators or a substitute for them, a trailing CR/LF), the bracketed
     human-readable form, or a GS1 Digital Link URI (``strict`` applies to it).
     """
-    if not isinstance(text, str):
+    if type(text) is not str and not isinstance(text, str):
         raise GS1Error(f"expected text, found {type(text).__name__}")
     if text[:4] in _HTTP and (text[4:7] == "://" or text[4:8] in _AFTER_HTTP):
+        match = _pharma_match(text)  # the common shape of a pack's URI, in one step
+        if match is not None:
+            elements = _pharma(match)
+            if elements is not None:
+                return elements
         return DigitalLink.parse_to_element_string(text.strip(), strict=strict)
-    return ElementString.parse(text, gs_substitutes=gs_substitutes)
+    return _parse(ElementString, text, gs_substitutes, True)
 
 
 _HTTP = frozenset(a + b + c + d for a in "hH" for b in "tT" for c in "tT" for d in "pP")
