@@ -47,6 +47,16 @@ app.add_typer(barcode_app, name="barcode")
 app.add_typer(id_app, name="id")
 app.add_typer(epcis_app, name="epcis")
 
+
+def _register_capabilities() -> None:
+    """Sub-commands that live beside their capability package (serials, fmd)."""
+    from packtrail.serials.cli import serials_app
+
+    app.add_typer(serials_app, name="serials")
+
+
+_register_capabilities()
+
 _out = Console(highlight=False, soft_wrap=True)
 
 GSOption = Annotated[
@@ -601,6 +611,390 @@ def demo(
     _out.print("\nHuman-readable text for the pack:")
     for line in label_lines(decoded):
         _out.print(f"  {line}")
+
+
+# --- the EPCIS repository: serve, capture, query, parties -------------------------------------------
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The store: sqlite:///file.db, a file path, or postgresql://… (default: sqlite:///packtrail.db).",
+    ),
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", envvar="PACKTRAIL_API_KEY", help="API key of the node (or $PACKTRAIL_API_KEY)."),
+]
+parties_app = typer.Typer(help="Trading parties (by GLN) and their API keys.", no_args_is_help=True)
+app.add_typer(parties_app, name="parties")
+
+
+@app.command("serve")
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each opens the store).")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the EPCIS 2.0 REST interface under /epcis (OpenAPI at /docs).
+
+    Settings come from PACKTRAIL_* variables (PACKTRAIL_CAPTURE_MAX_EVENTS, PACKTRAIL_JWT_PUBLIC_KEY…).
+    """
+    import os
+
+    import uvicorn
+
+    from packtrail.api.app import DB_ENVIRONMENT_VARIABLE
+    from packtrail.api.settings import APISettings
+    from packtrail.store import open_store
+
+    db = db or os.environ.get(DB_ENVIRONMENT_VARIABLE) or None
+    try:
+        APISettings.from_env()
+        open_store(db).close()  # migrate once, before the workers start, and fail here if the URL is wrong
+    except Exception as error:  # a wrong URL, an unreachable server, a bad PACKTRAIL_* value
+        _fail(f"cannot serve {db or 'sqlite:///packtrail.db'}: {error}")
+    if db:
+        os.environ[DB_ENVIRONMENT_VARIABLE] = db
+    uvicorn.run(
+        "packtrail.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+def _capture_summary(job: dict[str, Any]) -> None:
+    state = "rejected" if job.get("captureErrorBehaviour") != "proceed" else "partly captured"
+    _out.print(
+        f"capture {job.get('captureID')}: {job.get('captured', '?')} of {job.get('eventCount', '?')} events "
+        f"stored, {job.get('duplicates', 0)} duplicates, {len(job.get('errors') or [])} errors"
+        + ("" if job.get("success") else f" ({state})")
+    )
+    for error in (job.get("errors") or [])[:20]:
+        where = f" at {error['pointer']}" if error.get("pointer") else ""
+        _out.print(f"  {error.get('title')}{where}: {error.get('detail', '')}")
+
+
+@app.command("capture")
+def capture(
+    file: Annotated[Path, typer.Argument(help="An EPCIS document: JSON-LD, 2.0 XML or 1.2 XML.")],
+    to: Annotated[str | None, typer.Option("--to", help="Base URL of the node (http://host:8080).")] = None,
+    key: KeyOption = None,
+    db: DbOption = None,
+    party: Annotated[
+        str | None, typer.Option(help="With --db: capture as this party (GLN) instead of the administrator.")
+    ] = None,
+    behaviour: Annotated[
+        str,
+        typer.Option(help="On invalid events: rollback (store nothing) or proceed (store the valid ones)."),
+    ] = "rollback",
+    json_output: JsonOption = False,
+) -> None:
+    """Capture a document over HTTP (--to URL) or into a local store (--db URL).
+
+    Exit status 0 when every event was stored (or known already), 1 when events were rejected, 2 on error.
+    """
+    _existing([file])
+    if behaviour not in ("rollback", "proceed"):
+        _fail(f"--behaviour: expected rollback or proceed, got {behaviour!r}")
+    if (to is None) == (db is None):
+        _fail("give --to URL (a node) or --db URL (a local store), one of them")
+    if to is not None:
+        from packtrail.api.client import ClientError, EPCISClient
+
+        try:
+            with EPCISClient(to, key=key) as client:
+                job = client.capture(file, behaviour=behaviour)
+        except ClientError as error:
+            _fail(str(error))
+    else:
+        from packtrail.api.answers import capture_job_body
+        from packtrail.store import StoreError, Viewer, open_store
+
+        try:
+            with open_store(db) as store:
+                result = store.capture(file, party=party, behaviour=behaviour)  # type: ignore[arg-type]
+                record = store.capture_job(result.capture_id, Viewer.admin())
+                job = capture_job_body(record)
+        except StoreError as error:
+            _fail(str(error))
+    if json_output:
+        typer.echo(json.dumps(job, indent=2))
+    else:
+        _capture_summary(job)
+    if not job.get("success", False):
+        raise typer.Exit(1)
+
+
+def _query_params(
+    epc: list[str] | None, biz_step: list[str] | None, param: list[str] | None
+) -> list[tuple[str, str]]:
+    params = [("MATCH_anyEPC", value) for value in epc or []]
+    params += [("EQ_bizStep", value) for value in biz_step or []]
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            _fail(f"--param: expected NAME=VALUE, got {item!r}")
+        params.append((name, value))
+    return params
+
+
+def _print_events(events: list[dict[str, Any]]) -> None:
+    table = Table("eventTime", "type", "action", "bizStep", "disposition", "EPCs", "eventID")
+    for event in events:
+        epcs = [*event.get("epcList", []), *event.get("childEPCs", []), *event.get("inputEPCList", [])]
+        if "parentID" in event:
+            epcs.insert(0, event["parentID"])
+        shown = (epcs[0] + (f" (+{len(epcs) - 1})" if len(epcs) > 1 else "")) if epcs else ""
+        table.add_row(
+            str(event.get("eventTime", "")),
+            str(event.get("type", "")),
+            str(event.get("action", "")),
+            str(event.get("bizStep", "")),
+            str(event.get("disposition", "")),
+            shown,
+            str(event.get("eventID", "")),
+        )
+    _out.print(table)
+    _out.print(f"{len(events)} events")
+
+
+@app.command("query")
+def query(
+    epc: Annotated[
+        list[str] | None, typer.Option("--epc", help="Events naming this EPC (repeatable: OR).")
+    ] = None,
+    biz_step: Annotated[
+        list[str] | None,
+        typer.Option("--bizStep", "--biz-step", help="Events with this bizStep (repeatable)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Any SimpleEventQuery parameter as NAME=VALUE (repeatable)."),
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Base URL of the node (http://host:8080).")] = None,
+    key: KeyOption = None,
+    db: DbOption = None,
+    party: Annotated[str | None, typer.Option(help="With --db: see what this party (GLN) sees.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many events.")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the EPCISQueryDocument (JSON-LD).")
+    ] = False,
+) -> None:
+    """Query events of a node (--url) or of a local store (--db; the default store when neither)."""
+    params = _query_params(epc, biz_step, param)
+    if url is not None and db is not None:
+        _fail("give either --url URL (a node) or --db URL (a local store), not both")
+    from packtrail.api.negotiation import query_document
+    from packtrail.epcis import write_jsonld
+
+    if url is not None:
+        from packtrail.api.client import ClientError, EPCISClient
+
+        try:
+            with EPCISClient(url, key=key) as client:
+                events, first = client.query(params, limit=limit)
+        except ClientError as error:
+            _fail(str(error))
+        namespaces: dict[str, str] = {}
+        for entry in first.get("@context", []) if isinstance(first.get("@context"), list) else []:
+            if isinstance(entry, dict):
+                namespaces.update({k: v for k, v in entry.items() if isinstance(v, str)})
+    else:
+        from packtrail.store import StoreError, Viewer, open_store, parse_query_params
+
+        events, namespaces = [], {}
+        try:
+            with open_store(db) as store:
+                parsed = parse_query_params(params, namespaces=store.namespaces())
+                viewer = Viewer(party) if party else Viewer.admin()
+                token: str | None = None
+                while limit is None or len(events) < limit:
+                    size = min(1000, limit - len(events)) if limit else 1000
+                    page = store.query_events(parsed, viewer, per_page=size, page_token=token)
+                    events.extend(page.events)
+                    namespaces.update(page.namespaces)
+                    token = page.next_page_token
+                    if not token:
+                        break
+        except StoreError as error:
+            _fail(str(error))
+    if json_output:
+        typer.echo(write_jsonld(query_document(events, namespaces), indent=True).decode())
+    else:
+        _print_events(events)
+
+
+@parties_app.command("add")
+def parties_add(
+    gln: Annotated[str, typer.Argument(help="The party's 13-digit GLN.")],
+    name: Annotated[str, typer.Option("--name", help="The party's name.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Register a trading party and print its new API key (shown once: the store keeps only a hash)."""
+    from packtrail.store import StoreError, open_store
+
+    try:
+        with open_store(db) as store:
+            key = store.add_party(gln, name)
+    except StoreError as error:
+        _fail(str(error))
+    if json_output:
+        typer.echo(json.dumps({"gln": gln, "name": name, "api_key": key}))
+    else:
+        typer.echo(key)
+        typer.echo(
+            f"API key for {name} ({gln}); send it as 'Authorization: Bearer <key>'. It is not shown again.",
+            err=True,
+        )
+
+
+@parties_app.command("list")
+def parties_list(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """The registered trading parties."""
+    from packtrail.store import StoreError, open_store
+
+    try:
+        with open_store(db) as store:
+            parties = store.list_parties()
+    except StoreError as error:
+        _fail(str(error))
+    rows = [{"gln": p.gln, "name": p.name} for p in parties]
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("GLN", "name")
+    for row in rows:
+        table.add_row(row["gln"], row["name"])
+    _out.print(table)
+
+
+# --- the change feed: outbox relay to NATS JetStream, webhook subscriptions ----------------------------
+
+subscriptions_app = typer.Typer(
+    help="Deliver webhook subscriptions and inspect dead letters.", no_args_is_help=True
+)
+app.add_typer(subscriptions_app, name="subscriptions")
+
+
+@app.command("relay")
+def relay(
+    db: DbOption = None,
+    nats: Annotated[
+        str, typer.Option("--nats", help="NATS server with JetStream.")
+    ] = "nats://127.0.0.1:4222",
+    stream: Annotated[
+        str, typer.Option(help="JetStream stream (created when missing).")
+    ] = "PACKTRAIL_EVENTS",
+    subject_prefix: Annotated[str, typer.Option(help="Subjects are PREFIX.{eventType}.{bizStep}.")] = (
+        "packtrail.epcis.events"
+    ),
+    once: Annotated[bool, typer.Option("--once", help="Publish what is pending, then exit.")] = False,
+) -> None:
+    """Publish committed events from the store's outbox to NATS JetStream (Nats-Msg-Id = eventID).
+
+    At least once, in capture order; JetStream's duplicate window drops what a restart republishes.
+    """
+    import asyncio
+
+    from packtrail.store import StoreError, open_store
+    from packtrail.store.relay import OutboxRelay
+
+    async def run(store: Any) -> int:
+        outbox = OutboxRelay(store, nats, stream=stream, subject_prefix=subject_prefix)
+        try:
+            if once:
+                return await outbox.run_once()
+            await outbox.run_forever()
+            return 0
+        finally:
+            await outbox.close()
+
+    try:
+        with open_store(db) as store:
+            published = asyncio.run(run(store))
+    except (StoreError, OSError) as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        return
+    if once:
+        typer.echo(f"{published} events published to {stream}")
+
+
+@subscriptions_app.command("deliver")
+def subscriptions_deliver(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Deliver webhook subscriptions (``packtrail serve`` does this itself while it runs)."""
+    import asyncio
+    import dataclasses
+
+    from packtrail.store import StoreError, open_store
+    from packtrail.store.subscriptions import SubscriptionDispatcher
+
+    async def run(store: Any) -> Any:
+        dispatcher = SubscriptionDispatcher(store)
+        try:
+            if once:
+                return await dispatcher.drain()
+            await dispatcher.run_forever()
+            return None
+        finally:
+            await dispatcher.aclose()
+
+    try:
+        with open_store(db) as store:
+            report = asyncio.run(run(store))
+    except StoreError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        return
+    if report is not None:
+        info = dataclasses.asdict(report)
+        typer.echo(json.dumps(info) if json_output else ", ".join(f"{k}: {v}" for k, v in info.items()))
+
+
+@subscriptions_app.command("dead-letters")
+def subscriptions_dead_letters(
+    subscription_id: Annotated[str, typer.Argument(help="The subscription's id.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Deliveries given up after their retries, with the last error (the payload is kept in the store)."""
+    from packtrail.store import StoreError, Viewer, open_store
+    from packtrail.store.subscriptions import dead_letters
+
+    try:
+        with open_store(db) as store:
+            letters = dead_letters(store, subscription_id, Viewer.admin())
+    except StoreError as error:
+        _fail(str(error))
+    rows: list[dict[str, Any]] = [
+        {
+            "id": letter.id,
+            "events": [letter.first_event_pk, letter.last_event_pk],
+            "attempts": letter.attempts,
+            "last_error": letter.last_error,
+        }
+        for letter in letters
+    ]
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "events", "attempts", "last error")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), f"{row['events'][0]}-{row['events'][1]}", str(row["attempts"]), row["last_error"]
+        )
+    _out.print(table)
 
 
 def main() -> None:

@@ -14,8 +14,17 @@ Conventions:
 - no foreign keys from index tables to ``events``: on PostgreSQL ``events`` is partitioned by
   ``event_time_us`` (see :mod:`packtrail.store.partitions`), and its primary key there is
   ``(event_pk, event_time_us)``; the migration creates that form, this module describes the columns;
-- ``dist_key`` is a signed 32-bit hash of the event's primary identifier: the distribution column should
-  the schema move to a distributed PostgreSQL (Citus).
+- ``dist_key`` is a signed 32-bit hash of the event's primary identifier (parentID, else the first EPC,
+  else the first class, else the eventID): the distribution column should the schema move to a
+  distributed PostgreSQL (Citus), so that the events of one pack or pallet live on one node.
+
+Moving to Citus: ``events`` becomes ``SELECT create_distributed_table('events', 'dist_key')`` (Citus wants
+the distribution column in every unique constraint, so its primary key grows to
+``(event_pk, event_time_us, dist_key)``); the ``event_*`` index tables, keyed by ``event_pk`` alone, are
+distributed by ``event_pk`` (a lookup by value fans out to every node, then fetches the events by key);
+``event_keys``, ``event_visibility`` and the small tables (counters, settings, parties, keys, captures,
+outbox, vocabularies, named queries, subscriptions) become reference tables or stay on the coordinator.
+Partitioning by ``event_time_us`` carries over (Citus distributes each partition). No column changes.
 
 >>> sorted(t for t in metadata.tables if t.startswith("event_"))[:3]
 ['event_biz_transactions', 'event_corrective_ids', 'event_epcs']

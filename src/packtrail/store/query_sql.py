@@ -1,0 +1,538 @@
+"""An :class:`~packtrail.store.query_params.EventQuery` as one SQLAlchemy Core ``SELECT`` over ``events``.
+
+Each condition is a test on an ``events`` column or an ``event_pk IN (SELECT event_pk FROM <index
+table> WHERE …)`` over one index table, whose index leads with the value compared, so the database can
+start from whichever condition is most selective (SQLite drives a query from one ``IN`` list; PostgreSQL
+plans a semi-join). What the tables hold is fixed by :mod:`packtrail.store.schema`; the values compared
+are brought to the same canonical forms by :mod:`packtrail.store.query_params`.
+
+>>> from packtrail.store.query_params import parse_query_params
+>>> q = parse_query_params([("MATCH_epc", "urn:epc:idpat:sgtin:0614141.107346.*")], namespaces={})
+>>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
+events.event_pk IN (SELECT event_epcs.event_pk FROM event_epcs
+WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc >= :epc_1 AND event_epcs.epc < :epc_2)
+
+An EPC pattern (``urn:epc:idpat:sgtin:0614141.107346.*``, EPCIS 2.0 section 8.2.7.1.1) is a prefix of
+the canonical EPC URNs it matches; it becomes a range on the index, exact wherever text compares by code
+point (SQLite's ``BINARY``, PostgreSQL's ``C``/``C.UTF-8`` collations).
+
+Visibility (who may see an event) is an ``EXISTS`` on ``event_visibility``: a filter checked per
+candidate row through its primary key, never the place a query starts. ``WD_`` locations and the
+master-data parameters (``EQATTR_``, ``HASATTR_``) are resolved first against the (small) master data
+tables by :func:`lookup_master_data` and enter the statement as plain ``IN`` lists.
+
+Ordering: capture order (``event_pk``) unless ``orderBy`` names ``eventTime``, ``recordTime`` or an
+extension field; keyset pagination continues after the last row's sort key and ``event_pk``
+(:func:`page_select`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, cast
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement
+
+from packtrail.store import schema
+from packtrail.store.identifiers import (
+    LIKE_ESCAPE,
+    bare_cbv,
+    canonical_class,
+    class_pattern_likes,
+    epc_pattern_to_like,
+)
+from packtrail.store.master_data import LOCATION_TYPES
+from packtrail.store.query_params import (
+    UNIT_CONVERSIONS,
+    AttrFilter,
+    BizTransactionIn,
+    ClassMatch,
+    Compare,
+    Condition,
+    CorrectiveEventIdIn,
+    EpcMatch,
+    ErrorDeclared,
+    ErrorReasonIn,
+    ErrorTimeBound,
+    EventQuery,
+    FieldFilter,
+    PartyIn,
+    PersistentDispositionIn,
+    QuantityFilter,
+    SensorBool,
+    SensorBound,
+    SensorIn,
+    SensorMatch,
+    SensorTerm,
+    TimeBound,
+    ValuesIn,
+    WithDescendants,
+    convert_unit,
+    place_spellings,
+    unit_dimension,
+)
+
+__all__ = [
+    "MasterData",
+    "ViewerLike",
+    "condition_clause",
+    "count_select",
+    "filters",
+    "lookup_master_data",
+    "page_select",
+    "sort_keys",
+]
+
+EVENTS: Final = schema.events
+MISSING_NUMBER: Final = -1.0e300
+"""Sort value of an event lacking the ``orderBy`` extension field (such events sort first ascending)."""
+EQ_TOLERANCE: Final = 1e-9
+"""Relative tolerance of an ``EQ_`` comparison made after a unit conversion (float rounding)."""
+
+
+class ViewerLike(Protocol):
+    """Who asks (:class:`packtrail.store.parties.Viewer`): ``party`` None is the administrator."""
+
+    @property
+    def party(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class MasterData:
+    """Master data looked up for one query: the locations under each ``WD_`` root and the vocabulary
+    elements whose attributes satisfy each ``EQATTR_``/``HASATTR_`` filter (every spelling)."""
+
+    descendants: Mapping[WithDescendants, tuple[str, ...]] = field(default_factory=dict)
+    """``WD_`` condition -> the roots and every location below them."""
+    attribute_matches: Mapping[AttrFilter, tuple[str, ...]] = field(default_factory=dict)
+    """``EQATTR_``/``HASATTR_`` condition -> the matching vocabulary element ids."""
+
+
+# -- master data -----------------------------------------------------------------------------------------
+
+_ATTR_VOCABULARIES: Final[Mapping[str, tuple[str, ...]]] = {
+    "readPoint": tuple(sorted(LOCATION_TYPES)),
+    "bizLocation": tuple(sorted(LOCATION_TYPES)),
+    "epcClass": ("urn:epcglobal:epcis:vtype:EPCClass",),
+    "bizStep": ("urn:epcglobal:epcis:vtype:BusinessStep",),
+    "disposition": ("urn:epcglobal:epcis:vtype:Disposition",),
+}
+_KNOWN_PREFIXES: Final[Mapping[str, str]] = {
+    "cbvmda": "urn:epcglobal:cbv:mda#",
+    "gs1": "https://gs1.org/voc/",
+}
+
+
+def _attribute_id(value: str) -> str:
+    """An attribute id with the well-known compact prefixes (``cbvmda:``, ``gs1:``) spelt out."""
+    prefix, colon, local = value.partition(":")
+    if colon and prefix in _KNOWN_PREFIXES:
+        return _KNOWN_PREFIXES[prefix] + local
+    return value
+
+
+def _attribute_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _element_matches(attributes: Any, wanted: AttrFilter) -> bool:
+    """Whether a vocabulary element's attributes (``[{"id": …, "attribute": …}]``) satisfy the filter."""
+    if isinstance(attributes, dict):  # an object of id -> value, if ever stored that way
+        attributes = [{"id": k, "attribute": v} for k, v in attributes.items()]
+    if not isinstance(attributes, list):
+        return False
+    names = {_attribute_id(a) for a in wanted.attrs}
+    for entry in attributes:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            continue
+        if _attribute_id(entry["id"]) not in names:
+            continue
+        if wanted.values is None:
+            return True
+        value = entry.get("attribute")
+        texts = [_attribute_text(v) for v in value] if isinstance(value, list) else [_attribute_text(value)]
+        if any(t is not None and t in wanted.values for t in texts):
+            return True
+    return False
+
+
+def _spellings(field_name: str, uris: Iterable[str]) -> tuple[str, ...]:
+    """Stored spellings of vocabulary element ids for an event field."""
+    if field_name in ("readPoint", "bizLocation"):
+        return place_spellings(uris)
+    if field_name == "epcClass":
+        return tuple(sorted({canonical_class(u) for u in uris} | set(uris)))
+    return tuple(sorted({bare_cbv(u) or u for u in uris} | set(uris)))
+
+
+def _descendants(connection: Connection, roots: Sequence[str]) -> tuple[str, ...]:
+    """The roots and every location below them (children edges of every location vocabulary)."""
+    edges = schema.vocabulary_children
+    types = sorted(LOCATION_TYPES)
+    tree = (
+        sa.select(edges.c.child_uri.label("uri"))
+        .where(edges.c.parent_uri.in_(sorted(set(roots))), edges.c.vocab_type.in_(types))
+        .cte("wd_tree", recursive=True)
+    )
+    tree = tree.union(
+        sa.select(edges.c.child_uri).where(edges.c.parent_uri == tree.c.uri, edges.c.vocab_type.in_(types))
+    )
+    found = set(roots) | {row[0] for row in connection.execute(sa.select(tree.c.uri))}
+    return place_spellings(found)
+
+
+def lookup_master_data(connection: Connection, query: EventQuery) -> MasterData:
+    """Resolve the query's ``WD_`` roots and master-data attribute filters against the master data
+    tables (one small query each); a query without them costs nothing."""
+    descendants: dict[WithDescendants, tuple[str, ...]] = {}
+    matches: dict[AttrFilter, tuple[str, ...]] = {}
+    for condition in query.conditions:
+        if isinstance(condition, WithDescendants):
+            descendants[condition] = _descendants(connection, condition.roots)
+        elif isinstance(condition, AttrFilter):
+            table = schema.vocabularies
+            rows = connection.execute(
+                sa.select(table.c.uri, table.c.attributes).where(
+                    table.c.vocab_type.in_(_ATTR_VOCABULARIES[condition.field])
+                )
+            )
+            uris = [row.uri for row in rows if _element_matches(orjson.loads(row.attributes), condition)]
+            matches[condition] = _spellings(condition.field, uris)
+    return MasterData(descendants, matches)
+
+
+# -- one condition ---------------------------------------------------------------------------------------
+
+
+def _pks_where(table: sa.Table, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``events.event_pk IN (SELECT event_pk FROM table WHERE …)``."""
+    return EVENTS.c.event_pk.in_(sa.select(table.c.event_pk).where(*where))
+
+
+def _in(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    if not values:
+        return sa.false()
+    if len(values) == 1:
+        return cast(ColumnElement[bool], column == values[0])
+    return column.in_(values)
+
+
+_OPERATORS: Final = {
+    "EQ": operators.eq,
+    "GT": operators.gt,
+    "GE": operators.ge,
+    "LT": operators.lt,
+    "LE": operators.le,
+}
+
+
+def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    if op in _OPERATORS:
+        return cast(ColumnElement[bool], column.operate(_OPERATORS[op], value))
+    raise ValueError(f"unknown comparison {op!r}")
+
+
+def _prefix_range(column: ColumnElement[str], like: str) -> ColumnElement[bool] | None:
+    """A ``LIKE 'prefix%'`` pattern as an index range ``prefix <= column < next(prefix)``, or None
+    when the pattern has another wildcard (then ``LIKE`` it is)."""
+    if not like.endswith("%"):
+        return None
+    body = like[:-1]
+    prefix: list[str] = []
+    escaped = False
+    for char in body:
+        if escaped:
+            prefix.append(char)
+            escaped = False
+        elif char == LIKE_ESCAPE:
+            escaped = True
+        elif char in "%_":
+            return None
+        else:
+            prefix.append(char)
+    text = "".join(prefix)
+    if not text:
+        return sa.true()
+    upper = text[:-1] + chr(ord(text[-1]) + 1)
+    return sa.and_(column >= text, column < upper)
+
+
+def _pattern_clause(column: ColumnElement[str], patterns: Iterable[tuple[str, bool]]) -> ColumnElement[bool]:
+    """Equality with the plain values, prefix ranges / ``LIKE`` for the patterns; any may match."""
+    exact: list[str] = []
+    ranges: list[ColumnElement[bool]] = []
+    for value, is_like in patterns:
+        if not is_like:
+            exact.append(value)
+            continue
+        ranged = _prefix_range(column, value)
+        ranges.append(ranged if ranged is not None else column.like(value, escape=LIKE_ESCAPE))
+    parts = ([_in(column, sorted(set(exact)))] if exact else []) + ranges
+    return parts[0] if len(parts) == 1 else sa.or_(*parts)
+
+
+def _unit_clause(
+    value_column: ColumnElement[Any],
+    uom_column: ColumnElement[Any],
+    op: Compare,
+    values: Sequence[float],
+    uom: str,
+    *,
+    difference: bool = False,
+) -> ColumnElement[bool]:
+    """``value op values`` for rows in unit ``uom`` or a unit convertible to it (the values converted
+    into each stored unit, so the stored column is compared as it is)."""
+    dimension = unit_dimension(uom)
+    units = [u for u, entry in UNIT_CONVERSIONS.items() if entry[0] == dimension] if dimension else [uom]
+    alternatives: list[ColumnElement[bool]] = []
+    for unit in sorted(units):
+        converted = [convert_unit(v, uom, unit, difference=difference) for v in values]
+        targets = [c for c in converted if c is not None]
+        if not targets:
+            continue
+        if op == "EQ" and unit != uom:
+            tests = [
+                value_column.between(t - EQ_TOLERANCE * max(1.0, abs(t)), t + EQ_TOLERANCE * max(1.0, abs(t)))
+                for t in targets
+            ]
+            test = tests[0] if len(tests) == 1 else sa.or_(*tests)
+        elif op == "EQ":
+            test = _in(value_column, targets)
+        else:
+            test = _compare(value_column, op, targets[0])
+        alternatives.append(sa.and_(uom_column == unit, test))
+    if not alternatives:
+        return sa.false()
+    return alternatives[0] if len(alternatives) == 1 else sa.or_(*alternatives)
+
+
+def _sensor_term(term: SensorTerm) -> ColumnElement[bool]:
+    table = schema.event_sensor
+    if isinstance(term, SensorIn):
+        return _in(table.c[term.column], term.values)
+    if isinstance(term, SensorBool):
+        return table.c.boolean_value == term.value
+    if isinstance(term, SensorBound):
+        value: float | int = int(term.value) if term.column.endswith("_us") else term.value
+        return _compare(table.c[term.column], term.op, value)
+    return _unit_clause(
+        table.c[term.column], table.c.uom, term.op, term.values, term.uom, difference=term.column == "s_dev"
+    )
+
+
+def _field_clause(condition: FieldFilter) -> ColumnElement[bool]:
+    table = schema.event_fields
+    where: list[ColumnElement[bool]] = [
+        table.c.name == condition.name,
+        table.c.section == condition.section,
+        table.c.depth > 1 if condition.inner else table.c.depth == 1,
+    ]
+    if condition.op == "EQ":
+        alternatives: list[ColumnElement[bool]] = []
+        if condition.texts:
+            alternatives.append(_in(table.c.value_text, condition.texts))
+        if condition.numbers:
+            alternatives.append(_in(table.c.value_num, condition.numbers))
+        if condition.times:
+            alternatives.append(_in(table.c.value_time_us, condition.times))
+        where.append(sa.or_(*alternatives) if alternatives else sa.false())
+    elif condition.op != "EXISTS":
+        if condition.times:
+            where.append(_compare(table.c.value_time_us, condition.op, condition.times[0]))
+        else:
+            where.append(_compare(table.c.value_num, condition.op, condition.numbers[0]))
+    return _pks_where(table, *where)
+
+
+def _attr_clause(condition: AttrFilter, master: MasterData) -> ColumnElement[bool]:
+    uris = master.attribute_matches.get(condition, ())
+    if condition.field == "epcClass":
+        quantities = schema.event_quantities
+        return _pks_where(quantities, _in(quantities.c.epc_class, uris)) if uris else sa.false()
+    column = {
+        "readPoint": EVENTS.c.read_point,
+        "bizLocation": EVENTS.c.biz_location,
+        "bizStep": EVENTS.c.biz_step,
+        "disposition": EVENTS.c.disposition,
+    }[condition.field]
+    return _in(column, uris)
+
+
+def condition_clause(condition: Condition, master: MasterData) -> ColumnElement[bool]:
+    """The SQL test of one condition on a row of ``events``."""
+    if isinstance(condition, ValuesIn):
+        return _in(EVENTS.c[condition.column], condition.values)
+    if isinstance(condition, TimeBound):
+        return _compare(EVENTS.c[condition.column], condition.op, condition.time_us)
+    if isinstance(condition, WithDescendants):
+        return _in(EVENTS.c[condition.column], master.descendants.get(condition, condition.roots))
+    if isinstance(condition, PersistentDispositionIn):
+        table = schema.event_persistent_dispositions
+        return _pks_where(table, _in(table.c.value, condition.values), table.c.kind == condition.kind)
+    if isinstance(condition, EpcMatch):
+        epcs = schema.event_epcs
+        patterns = [epc_pattern_to_like(v) for v in condition.values]
+        return _pks_where(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, patterns))
+    if isinstance(condition, ClassMatch):
+        quantities = schema.event_quantities
+        likes = [p for v in condition.values for p in class_pattern_likes(v)]
+        return _pks_where(
+            quantities,
+            _in(quantities.c.role, condition.roles),
+            _pattern_clause(quantities.c.epc_class, likes),
+        )
+    if isinstance(condition, QuantityFilter):
+        quantities = schema.event_quantities
+        if condition.uom is None:
+            test = (
+                _in(quantities.c.quantity, condition.values)
+                if condition.op == "EQ"
+                else _compare(quantities.c.quantity, condition.op, condition.values[0])
+            )
+        else:
+            test = _unit_clause(
+                quantities.c.quantity, quantities.c.uom, condition.op, condition.values, condition.uom
+            )
+        return _pks_where(quantities, test)
+    if isinstance(condition, BizTransactionIn):
+        table = schema.event_biz_transactions
+        return _pks_where(table, _in(table.c.value, condition.values), table.c.type == condition.type)
+    if isinstance(condition, PartyIn):
+        table = schema.event_parties
+        return _pks_where(
+            table,
+            _in(table.c.value, condition.values),
+            table.c.kind == condition.kind,
+            table.c.type == condition.type,
+        )
+    if isinstance(condition, ErrorDeclared):
+        return _pks_where(schema.event_errors)
+    if isinstance(condition, ErrorTimeBound):
+        errors = schema.event_errors
+        return _pks_where(errors, _compare(errors.c.declaration_time_us, condition.op, condition.time_us))
+    if isinstance(condition, ErrorReasonIn):
+        errors = schema.event_errors
+        return _pks_where(errors, _in(errors.c.reason, condition.values))
+    if isinstance(condition, CorrectiveEventIdIn):
+        table = schema.event_corrective_ids
+        return _pks_where(table, _in(table.c.corrective_event_id, condition.values))
+    if isinstance(condition, FieldFilter):
+        return _field_clause(condition)
+    if isinstance(condition, AttrFilter):
+        return _attr_clause(condition, master)
+    if isinstance(condition, SensorMatch):
+        return _pks_where(schema.event_sensor, *(_sensor_term(t) for t in condition.terms))
+    raise TypeError(f"unknown query condition {condition!r}")
+
+
+# -- the whole query -------------------------------------------------------------------------------------
+
+
+def visibility_clause(viewer: ViewerLike) -> ColumnElement[bool] | None:
+    """``EXISTS`` a visibility row for the viewer's party; None for the administrator (sees all)."""
+    if viewer.party is None:
+        return None
+    table = schema.event_visibility
+    return sa.exists().where(table.c.party == viewer.party, table.c.event_pk == EVENTS.c.event_pk)
+
+
+def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[ColumnElement[bool]]:
+    """Every WHERE term of the query (conditions and visibility), to be ANDed."""
+    out = [condition_clause(c, master) for c in query.conditions]
+    visible = visibility_clause(viewer)
+    if visible is not None:
+        out.append(visible)
+    return out
+
+
+def sort_keys(query: EventQuery) -> list[ColumnElement[Any]]:
+    """The sort key expressions, ``event_pk`` last (the tie-breaker that makes the order total)."""
+    if query.order_by is None:
+        return [EVENTS.c.event_pk]
+    if query.order_by == "eventTime":
+        return [EVENTS.c.event_time_us, EVENTS.c.event_pk]
+    if query.order_by == "recordTime":
+        return [EVENTS.c.record_time_us, EVENTS.c.event_pk]
+    fields = schema.event_fields
+    where = (
+        fields.c.event_pk == EVENTS.c.event_pk,
+        fields.c.name == query.order_by,
+        fields.c.section == "",
+        fields.c.depth == 1,
+    )
+    number = (
+        sa.select(sa.func.min(sa.func.coalesce(fields.c.value_time_us, fields.c.value_num)))
+        .where(*where)
+        .scalar_subquery()
+    )
+    text = sa.select(sa.func.min(fields.c.value_text)).where(*where).scalar_subquery()
+    return [
+        sa.func.coalesce(sa.cast(number, sa.Float), MISSING_NUMBER),
+        sa.func.coalesce(text, ""),
+        EVENTS.c.event_pk,
+    ]
+
+
+def _after(keys: Sequence[ColumnElement[Any]], last: Sequence[Any], descending: bool) -> ColumnElement[bool]:
+    """Rows strictly after ``last`` in the (keys) order: the keyset pagination predicate."""
+    alternatives: list[ColumnElement[bool]] = []
+    for i, key in enumerate(keys):
+        equal = [keys[j] == last[j] for j in range(i)]
+        beyond = key < last[i] if descending else key > last[i]
+        alternatives.append(sa.and_(*equal, beyond) if equal else beyond)
+    first = keys[0] <= last[0] if descending else keys[0] >= last[0]
+    return sa.and_(first, sa.or_(*alternatives))
+
+
+def page_select(
+    query: EventQuery,
+    viewer: ViewerLike,
+    master: MasterData,
+    *,
+    upper_pk: int,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """One page: ``event_pk``, the sort keys (``k0``, ``k1``…), ``document`` and ``namespaces_id`` of
+    the first ``limit`` matching events with ``event_pk <= upper_pk`` after the key ``after``."""
+    keys = sort_keys(query)
+    descending = query.order_direction == "DESC"
+    where = [*filters(query, viewer, master), EVENTS.c.event_pk <= upper_pk]
+    if after is not None:
+        where.append(_after(keys, after, descending))
+    order = [k.desc() if descending else k.asc() for k in keys]
+    return (
+        sa.select(
+            EVENTS.c.event_pk,
+            *(k.label(f"k{i}") for i, k in enumerate(keys)),
+            EVENTS.c.document,
+            EVENTS.c.namespaces_id,
+        )
+        .where(*where)
+        .order_by(*order)
+        .limit(limit)
+    )
+
+
+def count_select(
+    query: EventQuery, viewer: ViewerLike, master: MasterData, *, upper_pk: int, cap: int
+) -> sa.Select[Any]:
+    """How many events match (counting stops at ``cap``): for ``maxEventCount``."""
+    inner = (
+        sa.select(EVENTS.c.event_pk)
+        .where(*filters(query, viewer, master), EVENTS.c.event_pk <= upper_pk)
+        .limit(cap)
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(inner)
