@@ -49,10 +49,12 @@ app.add_typer(epcis_app, name="epcis")
 
 
 def _register_capabilities() -> None:
-    """Sub-commands that live beside their capability package (serials, fmd)."""
+    """Sub-commands that live beside their capability package (serials, the packaging line)."""
+    from packtrail.packaging.cli import line_app
     from packtrail.serials.cli import serials_app
 
     app.add_typer(serials_app, name="serials")
+    app.add_typer(line_app, name="line")
 
 
 _register_capabilities()
