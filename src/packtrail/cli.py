@@ -49,12 +49,14 @@ app.add_typer(epcis_app, name="epcis")
 
 
 def _register_capabilities() -> None:
-    """Sub-commands that live beside their capability package (serials, the packaging line)."""
+    """Sub-commands that live beside their capability package (serials, the packaging line, EU FMD nodes)."""
+    from packtrail.fmd.cli import fmd_app
     from packtrail.packaging.cli import line_app
     from packtrail.serials.cli import serials_app
 
     app.add_typer(serials_app, name="serials")
     app.add_typer(line_app, name="line")
+    app.add_typer(fmd_app, name="fmd")
 
 
 _register_capabilities()

@@ -29,6 +29,15 @@ Modules: :mod:`~packtrail.fmd.codes` (transaction, return and alert codes),
 (per-market tables), :mod:`~packtrail.fmd.rules` (the transaction engine),
 :mod:`~packtrail.fmd.upload` (upload, recall, withdrawal), :mod:`~packtrail.fmd.scan`
 (raw scans), :mod:`~packtrail.fmd.bulk` and :mod:`~packtrail.fmd.idempotency`.
+
+The nodes built on this core (imported on their own, so the core stays free of
+SQLAlchemy and HTTP): :mod:`~packtrail.fmd.storage` and :mod:`~packtrail.fmd.schema`
+(the store, its Alembic tree in ``fmd/migrations``), :mod:`~packtrail.fmd.audit` (the
+hash-chained audit trail), :mod:`~packtrail.fmd.alerts`, :mod:`~packtrail.fmd.outbox`,
+:mod:`~packtrail.fmd.federation` and :mod:`~packtrail.fmd.http11` (node-to-node HTTP),
+:mod:`~packtrail.fmd.national` and :mod:`~packtrail.fmd.bulkjobs` (a national system),
+:mod:`~packtrail.fmd.hub` (the EU hub), :mod:`~packtrail.fmd.offline` (a pharmacy's
+durable queue), :mod:`~packtrail.fmd.cli` (``packtrail fmd …``).
 """
 
 from packtrail.fmd.bulk import MAX_BULK_PACKS, bulk_return_code, check_bulk_request

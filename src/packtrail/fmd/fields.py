@@ -68,6 +68,21 @@ def product_code(
         raise FmdInputError(
             field, f"scheme must be 'GTIN' or 'PPN', found {scheme!r}", ReturnCode.NMVS_FE_GR_01
         )
+    known = _READ_CODES.get((value, scheme))
+    if known is not None:
+        return known
+    result = _read_product_code(value, scheme, field)
+    if len(_READ_CODES) >= 4096:  # a node sees few product codes; keep the memo small
+        _READ_CODES.clear()
+    _READ_CODES[(value, scheme)] = result
+    return result
+
+
+_READ_CODES: dict[tuple[str, str | None], tuple[str, ProductCodeScheme]] = {}
+"""Product codes already read (a node verifies the same few thousand codes again and again)."""
+
+
+def _read_product_code(value: str, scheme: str | None, field: str) -> tuple[str, ProductCodeScheme]:
     digits = value.isascii() and value.isdigit()
     if scheme is None:
         if digits and len(value) in (8, 13, 14):
