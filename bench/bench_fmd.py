@@ -1,7 +1,7 @@
 """EU repositories system figures: single-pack G110 over HTTP, bulk G125, intermarket verify.
 
 ``python bench/bench_fmd.py [--packs N] [--backend sqlite|postgres] [--rate R] [--seconds S]
-[--bulk-requests B] [--intermarket-rate R2] [--write-results]``
+[--bulk-requests B] [--intermarket-rate R2] [--write bench/RESULTS.md]``
 
 Starts a hub, a DE and an FR national system as real processes (``python -m packtrail.fmd.cli``),
 with DE's store on SQLite or PostgreSQL (``$PACKTRAIL_TEST_POSTGRES_URL``, a fresh schema) and
@@ -12,15 +12,19 @@ stalled server cannot hide its queue):
 
 1. **G110 verify** of random preloaded packs at ``--rate`` requests/s for ``--seconds``: p50, p95,
    p99, max and the rate achieved. Every request is a full transaction: idempotency record, pack
-   lookup by primary key, rules, audit entry with its hash-chain link, one commit.
+   lookup by primary key, rules, audit entry with its hash-chain link, committed (requests that
+   arrive together share one commit: :mod:`packtrail.fmd.groupcommit`) before the answer leaves.
 2. **Bulk G125** (dispense) of ``--bulk-requests`` x 1,000 packs, submitted back to back and
    fetched with G188: packs/s from the first submission to the last job done.
+   Also reported: the DE node's CPU time per request (``/proc``), the load generator's, the mean
+   number of requests sharing one commit (group commit, from ``/fmd/v1/health``) and the machine's
+   load average — on a shared machine the tail follows the load the other processes put on it.
 3. **Intermarket G110**: a DE pharmacy verifies packs only FR holds (DE -> hub -> FR and back) at
    ``--intermarket-rate`` for 10 s: p50, p95, p99.
 
 Goals (issue 6): G110 at 1,000/s sustained for 60 s with p95 < 300 ms (the regulation) and p99
 <= 5 ms; bulk >= 20,000 packs/s; intermarket p99 <= 25 ms. The figures are printed; with
-``--write-results`` they replace this benchmark's section of ``bench/RESULTS.md``.
+``--write bench/RESULTS.md`` they replace this benchmark's section (one per backend) of that file.
 """
 
 from __future__ import annotations
@@ -214,6 +218,12 @@ async def open_loop(
     return latencies, answers, time.perf_counter() - start
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``), to report the server's cost per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentiles(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
 
@@ -301,9 +311,26 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
         total = int(args.rate * args.seconds)
         singles = [g110(GTIN, rng.randrange(args.packs), "B1", i) for i in range(total)]
+        de_pid = nodes[1].proc.pid
+        commits_before = httpx.get(f"http://{host}/fmd/v1/health").json()["commits"]
+        cpu_before, own_before, load_before = cpu_seconds(de_pid), time.process_time(), os.getloadavg()[0]
         latencies, answers, took = asyncio.run(open_loop("127.0.0.1", ports["DE"], singles, args.rate))
+        server_cpu = cpu_seconds(de_pid) - cpu_before
+        commits = httpx.get(f"http://{host}/fmd/v1/health").json()["commits"]
+        group = (commits["requests"] - commits_before["requests"]) / max(
+            1, commits["groups"] - commits_before["groups"]
+        )
         ok = sum(1 for status, body in answers if status == 200 and b'"NMVS_SUCCESS"' in body)
-        results["g110"] = {**percentiles(latencies), "requests": total, "ok": ok, "rate": total / took}
+        results["g110"] = {
+            **percentiles(latencies),
+            "requests": total,
+            "ok": ok,
+            "rate": total / took,
+            "server_cpu_ms_per_request": server_cpu * 1000 / total,
+            "loadgen_cpu_ms_per_request": (time.process_time() - own_before) * 1000 / total,
+            "load_average": [load_before, os.getloadavg()[0]],
+            "requests_per_commit": group,
+        }
 
         with httpx.Client(timeout=120, headers={"authorization": f"Bearer {apo_key}"}) as apo:
             base = f"http://{host}"
@@ -369,6 +396,9 @@ def table(results: dict[str, Any]) -> str:
             "|---|---|---|",
             f"| G110 over HTTP, {g['requests']:,} requests at {g['rate']:.0f}/s | p50 {g['p50']:.2f} ms, p95 {g['p95']:.2f} ms, "
             f"p99 {g['p99']:.2f} ms, max {g['max']:.1f} ms ({g['ok']:,} NMVS_SUCCESS) | p95 < 300 ms, p99 <= 5 ms at 1,000/s |",
+            f"| G110 cost | node CPU {g['server_cpu_ms_per_request']:.3f} ms/request, load generator "
+            f"{g['loadgen_cpu_ms_per_request']:.3f} ms/request, {g['requests_per_commit']:.1f} requests per commit, "
+            f"machine load average {g['load_average'][0]:.1f} -> {g['load_average'][1]:.1f} on {os.cpu_count()} cores | |",
             f"| bulk G125, {b['packs']:,} packs | {b['packs_per_s']:,.0f} packs/s ({b['seconds']:.2f} s) | >= 20,000 packs/s |",
             f"| intermarket G110 DE -> hub -> FR, {i['requests']:,} at {i['rate']:.0f}/s | p50 {i['p50']:.2f} ms, "
             f"p95 {i['p95']:.2f} ms, p99 {i['p99']:.2f} ms ({i['ok']:,} answered by FR) | p99 <= 25 ms |",
@@ -388,17 +418,19 @@ def main() -> None:
     parser.add_argument("--bulk-requests", type=int, default=20, help="G125 requests of 1,000 packs")
     parser.add_argument("--intermarket-rate", type=float, default=200.0, help="intermarket G110 per second")
     parser.add_argument(
-        "--write-results", action="store_true", help="replace this section of bench/RESULTS.md"
+        "--write", type=Path, help="replace this benchmark's section of this file (bench/RESULTS.md)"
     )
+    parser.add_argument("--write-results", action="store_true", help="the same as --write bench/RESULTS.md")
     args = parser.parse_args()
     results = bench(args)
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
     print(table(results))
-    if args.write_results:
+    target = args.write or (ROOT / "RESULTS.md" if args.write_results else None)
+    if target is not None:
         from results_file import write_results
 
         write_results(
-            ROOT / "RESULTS.md",
+            target,
             {f"fmd-{args.backend}": (f"EU repositories system ({args.backend})", table(results))},
             "python bench/bench_fmd.py " + " ".join(sys.argv[1:]),
         )

@@ -23,7 +23,15 @@ from packtrail.fmd.model import Client
 from packtrail.fmd.storage import Storage
 from packtrail.fmd.wire import error_body
 
-__all__ = ["BadRequest", "authenticate", "json_body", "node_call_allowed", "respond"]
+__all__ = [
+    "BadRequest",
+    "authenticate",
+    "client_for_header",
+    "json_body",
+    "node_call_allowed",
+    "parse_json_object",
+    "respond",
+]
 
 
 class BadRequest(Exception):
@@ -46,7 +54,11 @@ def respond(answer: Answer) -> Response:
 
 async def json_body(request: Request) -> Mapping[str, Any]:
     """The request body as a JSON object, or :class:`BadRequest` naming what is wrong."""
-    raw = await request.body()
+    return parse_json_object(await request.body())
+
+
+def parse_json_object(raw: bytes) -> Mapping[str, Any]:
+    """``raw`` as a JSON object (empty: ``{}``), or :class:`BadRequest` naming what is wrong."""
     try:
         body = orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError as exc:
@@ -65,7 +77,11 @@ async def json_body(request: Request) -> Mapping[str, Any]:
 
 def authenticate(request: Request, storage: Storage) -> Client:
     """The client whose API key the request carries, or :class:`BadRequest` with a 401."""
-    header = request.headers.get("authorization")
+    return client_for_header(request.headers.get("authorization"), storage)
+
+
+def client_for_header(header: str | None, storage: Storage) -> Client:
+    """The client whose API key the ``Authorization`` header value carries, or :class:`BadRequest` (401)."""
     if header is None or not header.startswith("Bearer ") or not header[7:].strip():
         raise BadRequest(
             Answer(

@@ -83,7 +83,12 @@ def national_router(system: NationalSystem, *, clock_control: bool = False) -> A
     async def health() -> Response:
         from packtrail.fmd.answers import Answer
 
-        body = {"market": system.market, "registered": system.registered.is_set(), "hub": system.hub_url}
+        body = {
+            "market": system.market,
+            "registered": system.registered.is_set(),
+            "hub": system.hub_url,
+            "commits": {"groups": system.group.groups, "requests": system.group.requests},
+        }
         return respond(Answer(200, body))
 
     @router.post("/fmd/v1/internal/deliveries", tags=["federation"], include_in_schema=False)

@@ -45,8 +45,8 @@ __all__ = ["BULK_CHUNK", "BulkJobs"]
 
 log = logging.getLogger("packtrail.fmd.bulk")
 
-BULK_CHUNK: Final = 500
-"""Packs of a bulk job processed per store transaction."""
+BULK_CHUNK: Final = 1000
+"""Packs of a bulk job processed per store transaction (a whole G125 of 1,000 packs: one commit)."""
 
 
 def _fingerprint(code: TransactionCode, packs: Sequence[Any]) -> str:
@@ -207,11 +207,18 @@ class BulkJobs:
             storage = self.system.storage
             found = storage.get_packs(conn, [(r.product_code, r.serial) for _, r in requests])
 
+            products: dict[str, ProductMaster | None] = {}
+            batches: dict[tuple[str, str], Batch | None] = {}
+
             def product(pc: str) -> ProductMaster | None:
-                return self.system.product_of(conn, pc)
+                if pc not in products:  # a chunk is mostly one product and batch: look each up once
+                    products[pc] = self.system.product_of(conn, pc)
+                return products[pc]
 
             def batch(pc: str, b: str) -> Batch | None:
-                return self.system.batch_of(conn, pc, b)
+                if (pc, b) not in batches:
+                    batches[(pc, b)] = self.system.batch_of(conn, pc, b)
+                return batches[(pc, b)]
 
             retention: dict[tuple[date | None, int | None], datetime] = {}
 
@@ -342,9 +349,17 @@ class BulkJobs:
 
     def _fetch(self, job_id: str, client: Client) -> Answer:
         with self.system.storage.read() as conn:
+            jobs = t.bulk_jobs.c
             job = (
-                conn.execute(sa.select(t.bulk_jobs).where(t.bulk_jobs.c.job_id == job_id)).mappings().first()
-            )
+                conn.execute(  # not the submitted packs: a poll reads only the job's progress
+                    sa.select(
+                        jobs.client_id, jobs.code, jobs.client_trx_id, jobs.status, jobs.pack_count,
+                        jobs.done_count, jobs.return_code, jobs.finished_us,
+                    ).where(jobs.job_id == job_id)
+                )
+                .mappings()
+                .first()
+            )  # fmt: skip
             if job is None or not may_read_entry(client, job["client_id"]):
                 return Answer(404, error_body(ReturnCode.NMVS_FE_TX_02, f"no bulk transaction {job_id!r}"))
             body: dict[str, Any] = {

@@ -55,7 +55,16 @@ def _fail(message: str) -> typer.Exit:
 def _serve(app: object, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    # uvloop and httptools (installed with uvicorn[standard]) are picked by "auto"; no access log, and no
+    # proxy-header rewriting (the nodes do not use the client address).
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @fmd_app.command("hub")
@@ -100,6 +109,7 @@ def national_command(
 ) -> None:
     """Run the national verification system of one market (registers with the hub on start)."""
     from packtrail.api.fmd_app import create_national_app
+    from packtrail.api.fmd_fastpath import PackFastPath
     from packtrail.fmd.national import NationalSystem
     from packtrail.fmd.policy import POLICIES
     from packtrail.fmd.storage import FmdStoreError, open_storage
@@ -117,7 +127,8 @@ def national_command(
         federation_key=federation_key,
     )
     try:
-        _serve(create_national_app(system, clock_control=clock_control), host, port)
+        app = create_national_app(system, clock_control=clock_control)
+        _serve(PackFastPath(app, system), host, port)
     finally:
         storage.close()
 

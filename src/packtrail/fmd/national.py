@@ -52,6 +52,7 @@ from packtrail.fmd.clock import Clock, from_us
 from packtrail.fmd.codes import OperationKind, ReturnCode, TransactionCode
 from packtrail.fmd.errors import FmdInputError
 from packtrail.fmd.federation import Conflict, Link, Unavailable
+from packtrail.fmd.groupcommit import GroupCommit
 from packtrail.fmd.idempotency import request_fingerprint
 from packtrail.fmd.masterdata import MasterData
 from packtrail.fmd.model import (
@@ -142,6 +143,7 @@ class NationalSystem:
             weakref.WeakValueDictionary()
         )
         self.bulk = BulkJobs(self)
+        self.group = GroupCommit(storage)
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- plumbing -----------------------------------------------------------------------------------
@@ -183,6 +185,7 @@ class NationalSystem:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.group.stop()
         await self.link.close()
 
     async def _register(self) -> None:
@@ -232,12 +235,13 @@ class NationalSystem:
         self, code: TransactionCode, request: PackRequest, client: Client, *, forward: bool
     ) -> Answer:
         """One single-pack transaction, forwarded intermarket when ``forward`` and the product is unknown."""
-        step = await self.run_db(self._local, code, request, client, forward)
+        lookup = (client.client_id, request.client_trx_id, request.product_code, request.serial)
+        step = await self.group.run(lambda conn: self._local(conn, code, request, client, forward), lookup)
         if isinstance(step, _Forward):
             return await self._forward(code, request, client)
         if isinstance(step, _Sync):
             async with self._lock_for((request.product_code, request.serial)):
-                step = await self.run_db(self._local, code, request, client, forward)
+                step = await self.group.run(lambda conn: self._local(conn, code, request, client, forward))
                 if isinstance(step, _Sync):
                     return await self._synchronise(code, request, client, step)
             if isinstance(step, _Forward):  # the product vanished meanwhile: cannot happen, products stay
@@ -297,44 +301,42 @@ class NationalSystem:
         return Answer(409, body)
 
     def _local(
-        self, code: TransactionCode, request: PackRequest, client: Client, forward: bool
+        self, conn: Connection, code: TransactionCode, request: PackRequest, client: Client, forward: bool
     ) -> Answer | _Forward | _Sync:
+        """One request's store work inside the (shared) transaction ``conn``: see :mod:`.groupcommit`."""
         now = self.clock.now()
         fingerprint = request_fingerprint(code, request)
-        with self.storage.write() as conn:
-            recorded, found = self.storage.get_recorded_and_pack(
-                conn, client.client_id, request.client_trx_id, request.product_code, request.serial
+        recorded, found = self.storage.get_recorded_and_pack(
+            conn, client.client_id, request.client_trx_id, request.product_code, request.serial
+        )
+        replayed = self._replay(conn, code, request, client, fingerprint, recorded)
+        if replayed is not None:
+            return replayed
+        views = self._views(conn, request, found)
+        if views.product is not None and not may_see_product(client, views.product.owner):
+            return Answer(
+                403,
+                error_body(
+                    ReturnCode.NMVS_FE_AU_08,
+                    f"product {request.product_code} belongs to another manufacturer",
+                    field="productCode",
+                ),
             )
-            replayed = self._replay(conn, code, request, client, fingerprint, recorded)
-            if replayed is not None:
-                return replayed
-            views = self._views(conn, request, found)
-            if views.product is not None and not may_see_product(client, views.product.owner):
-                return Answer(
-                    403,
-                    error_body(
-                        ReturnCode.NMVS_FE_AU_08,
-                        f"product {request.product_code} belongs to another manufacturer",
-                        field="productCode",
-                    ),
-                )
-            outcome, new = apply(
-                code, request, views.pack, views.product, views.batch, client, now, self.policy
-            )
-            if outcome.intermarket and forward and self.hub_url is not None:
-                return _Forward()
-            if (
-                new is not None
-                and views.pack is not None
-                and views.batch is not None
-                and self.hub_url is not None
-            ):
-                others = tuple(m for m in views.batch.markets if m != self.market)
-                if others:
-                    return _Sync(outcome, views.pack, new, others)
-            answer = self._finish(conn, client, outcome, new, None, views, fingerprint)
-            assert answer is not None  # an unconditional write always happens
-            return answer
+        outcome, new = apply(code, request, views.pack, views.product, views.batch, client, now, self.policy)
+        if outcome.intermarket and forward and self.hub_url is not None:
+            return _Forward()
+        if (
+            new is not None
+            and views.pack is not None
+            and views.batch is not None
+            and self.hub_url is not None
+        ):
+            others = tuple(m for m in views.batch.markets if m != self.market)
+            if others:
+                return _Sync(outcome, views.pack, new, others)
+        answer = self._finish(conn, client, outcome, new, None, views, fingerprint)
+        assert answer is not None  # an unconditional write always happens
+        return answer
 
     def _finish(
         self,
