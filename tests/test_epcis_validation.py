@@ -498,7 +498,11 @@ def aggregation_events(draw: st.DrawFn, kind: str = "AggregationEvent") -> dict[
         )
     if action != "DELETE" or draw(st.booleans()):
         if draw(st.booleans()):
-            event["childEPCs"] = draw(st.lists(instance_ids(), min_size=1, max_size=4, unique=True))
+            parent = event.get("parentID")  # a parent is never its own child (a rule the validator checks)
+            children = st.lists(
+                instance_ids().filter(lambda epc: epc != parent), min_size=1, max_size=4, unique=True
+            )
+            event["childEPCs"] = draw(children)
         else:
             event["childQuantityList"] = draw(quantity_lists())
     return draw(common_fields(event))
