@@ -49,14 +49,18 @@ app.add_typer(epcis_app, name="epcis")
 
 
 def _register_capabilities() -> None:
-    """Sub-commands that live beside their capability package (serials, the packaging line, EU FMD nodes)."""
+    """Sub-commands that live beside their capability package (serials, the packaging line, EU FMD nodes,
+    a pack's trace and a lot's recall reach)."""
     from packtrail.fmd.cli import fmd_app
+    from packtrail.lifecycle.cli import recall_command, trace_command
     from packtrail.packaging.cli import line_app
     from packtrail.serials.cli import serials_app
 
     app.add_typer(serials_app, name="serials")
     app.add_typer(line_app, name="line")
     app.add_typer(fmd_app, name="fmd")
+    app.command("trace")(trace_command)
+    app.command("recall")(recall_command)
 
 
 _register_capabilities()

@@ -84,9 +84,12 @@ def create_app(store: Store, settings: APISettings | None = None) -> FastAPI:
     subscriptions = _subscriptions_router()
     if subscriptions is not None:
         app.include_router(subscriptions, prefix=PREFIX)
-    from packtrail.api import serials
+    from packtrail.api import lifecycle, serials
+    from packtrail.lifecycle import attach
 
     app.include_router(serials.router)  # its own /serials/v1 prefix, beside /epcis
+    attach(store)  # captures through this app keep each pack's lifecycle projection
+    app.include_router(lifecycle.router)  # /lifecycle/v1: trace and recall reach
     install_openapi(app)
     app.add_middleware(GS1HeadersMiddleware, prefix=PREFIX, max_url_length=lambda: settings.max_url_length)
     return app

@@ -15,7 +15,9 @@ event as POSTed to ``/events``, or an :class:`~packtrail.epcis.document.EPCISDoc
    already stored (duplicates: counted, not errors), give each event the repository's ``recordTime``
    (one per capture, never earlier than the last one) and, when it had none, its hash as ``eventID``;
    insert the events, keys, index rows, visibility rows, master data, the ``outbox`` row and the
-   ``captures`` row; commit.
+   ``captures`` row; hand each chunk of inserted events to the store's projectors
+   (:mod:`packtrail.store.projection`), and let them flush before the commit: they write their read
+   models on the same connection, in the same transaction; commit.
 
 Bulk inserts are ``executemany`` with plain tuples on SQLite and ``COPY … FROM STDIN`` on PostgreSQL,
 on the driver connection inside the SQLAlchemy transaction.
@@ -30,7 +32,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +58,7 @@ from packtrail.store.engine import CACHE_KIB, CAPTURE_CACHE_KIB, IMMEDIATE
 from packtrail.store.errors import CaptureFormatError, CaptureLimitError
 from packtrail.store.master_data import upsert_vocabularies, vocabulary_rows
 from packtrail.store.partitions import likely_months
+from packtrail.store.projection import Projector, StoredEventInfo
 
 if TYPE_CHECKING:
     from packtrail.store.index_rows import EventRows
@@ -493,11 +496,19 @@ class _Job:
 class _Transaction:
     """Step 5: the database side of one capture, holding the capture lock from :meth:`begin` to the end."""
 
-    def __init__(self, engine: Engine, job: _Job, read: _Input, partitions: PartitionManager | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        job: _Job,
+        read: _Input,
+        partitions: PartitionManager | None,
+        projectors: Sequence[Projector] = (),
+    ) -> None:
         self.engine = engine
         self.job = job
         self.read = read
         self.partitions = partitions
+        self.projectors = tuple(projectors)
         self.connection: Connection | None = None
         self.transaction: Any = None
         self.writer: BulkWriter | None = None
@@ -632,6 +643,14 @@ class _Transaction:
         insert(schema.event_corrective_ids, ("event_pk", "corrective_event_id"), corrective)
         insert(schema.event_persistent_dispositions, ("event_pk", "kind", "value"), persistent)
         insert(schema.event_visibility, ("party", "event_pk"), visibility)
+        if self.projectors:
+            first = pk - len(fresh) + 1
+            infos = [
+                StoredEventInfo(first + i, c.event, c.rows, c.event_id or c.event_hash, party)
+                for i, c in enumerate(fresh)
+            ]
+            for projector in self.projectors:
+                projector.project(connection, infos)
 
     def commit(
         self, *, event_count: int, duplicates: int, problems: list[CaptureProblem], success: bool
@@ -639,6 +658,9 @@ class _Transaction:
         """Master data, counters, the outbox row and the job row; then commit and release the lock."""
         connection = self.connection
         assert connection is not None, "begin() first"
+        if self.captured:
+            for projector in self.projectors:
+                projector.flush(connection)
         upsert_vocabularies(connection, vocabulary_rows(self.read.doc.header), self.record_us)
         finished = now_us()
         if self.captured:
@@ -826,6 +848,7 @@ def capture_document(
     capture_id: str | None,
     build_rows: Callable[[Event, Mapping[str, str]], EventRows],
     partitions: PartitionManager | None,
+    projectors: Sequence[Projector] = (),
 ) -> CaptureResult:
     """Run the whole pipeline (see the module docstring) and return what it did."""
     if behaviour not in ("rollback", "proceed"):
@@ -834,7 +857,7 @@ def capture_document(
     collecting = gc.isenabled()
     gc.disable()  # events are acyclic dicts: the cyclic collector would only rescan them
     try:
-        return _capture(engine, source, job, limits, build_rows, partitions)
+        return _capture(engine, source, job, limits, build_rows, partitions, projectors)
     finally:
         if collecting:
             gc.enable()
@@ -847,6 +870,7 @@ def _capture(
     limits: CaptureLimits,
     build_rows: Callable[[Event, Mapping[str, str]], EventRows],
     partitions: PartitionManager | None,
+    projectors: Sequence[Projector],
 ) -> CaptureResult:
     try:
         read = read_input(source, limits)
@@ -857,7 +881,7 @@ def _capture(
         raise
     events = read.doc.events
     checker = _Checker(read, job.behaviour, build_rows)
-    transaction = _Transaction(engine, job, read, partitions)
+    transaction = _Transaction(engine, job, read, partitions, projectors)
     try:
         if checker.storing:
             if partitions is not None:

@@ -44,6 +44,7 @@ from packtrail.store.capture import (
 from packtrail.store.engine import Checkpointer, Dialect, create_store_engine, dialect_of, migrate, store_url
 from packtrail.store.errors import DuplicateNameError, QueryParameterError
 from packtrail.store.parties import Party, Viewer
+from packtrail.store.projection import Projector
 
 if TYPE_CHECKING:
     from packtrail.store.query_engine import EventPage
@@ -104,6 +105,7 @@ class Store:
             self.engine.dispose()
             raise
         self._partitions: Any = None
+        self._projectors: list[Projector] = []
         self._checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
             self._checkpointer = Checkpointer(self.engine)
@@ -131,6 +133,19 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- projections ------------------------------------------------------------------------------------
+
+    def add_projector(self, projector: Projector) -> None:
+        """Have every later capture hand its inserted events to ``projector``, in its transaction (see
+        :mod:`packtrail.store.projection`). Adding the same projector twice adds it once."""
+        if not any(existing is projector for existing in self._projectors):
+            self._projectors.append(projector)
+
+    @property
+    def projectors(self) -> tuple[Projector, ...]:
+        """The projectors captures feed, in the order they were added."""
+        return tuple(self._projectors)
 
     # -- capture ----------------------------------------------------------------------------------------
 
@@ -161,6 +176,7 @@ class Store:
             capture_id=capture_id,
             build_rows=event_rows,
             partitions=self._partitions,
+            projectors=self._projectors,
         )
         if self._checkpointer is not None and result.captured:
             self._checkpointer.request()

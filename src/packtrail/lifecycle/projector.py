@@ -1,0 +1,256 @@
+"""The lifecycle projection kept in the capture transaction: incremental when events come in eventTime
+order, recomputed from the log for the identifiers a late event concerns.
+
+Capture hands the projector each chunk of inserted events (:meth:`LifecycleProjector.project`: their
+facts are kept) and, once, before it commits, lets it work (:meth:`LifecycleProjector.flush`) — by then
+capture's checking thread is done, so the projection does not slow it down. Both run under the capture
+lock, on the capture's connection (see :mod:`packtrail.store.projection`). At the flush:
+
+1. if captures ran without the projector (``lifecycle_meta.projected_through`` is behind), the events
+   missed are applied first, from the log;
+2. the capture's events are sorted by ``(eventTime, event_pk)`` and applied :data:`APPLY_EVENTS` at a
+   time: the items a step names that are not in memory yet are read, with everything stored inside
+   them (one statement per containment level), and one :class:`~packtrail.lifecycle.replay.Replayer`
+   applies the events in memory;
+3. when an event applied to an identifier whose last event was later (it arrived late), the identifiers
+   it names and every identifier ever aggregated with them, transitively (their containment component,
+   from ``event_epcs``), are recomputed: their events read back from the log and replayed in eventTime
+   order from nothing, written at once, and dropped from memory. Components do not influence each
+   other, so the rest stands;
+4. new items are inserted (COPY on PostgreSQL), changed ones rewritten, exceptions inserted and the
+   watermark moved — each one statement; an item is written once per capture (more often only when
+   the capture holds more than :data:`MAX_PENDING` items in memory).
+
+So the projection always equals a replay of the whole log in ``(eventTime, event_pk)`` order, which is
+what :func:`rebuild` computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy.engine import Connection
+
+from packtrail.lifecycle.db import Db
+from packtrail.lifecycle.facts import EventFacts, facts_of
+from packtrail.lifecycle.replay import Replayer
+from packtrail.store import schema
+from packtrail.store.engine import IMMEDIATE
+from packtrail.store.projection import StoredEventInfo
+
+if TYPE_CHECKING:
+    from packtrail.store import Store
+
+__all__ = [
+    "Batch",
+    "LifecycleProjector",
+    "attach",
+    "catch_up",
+    "component",
+    "locked",
+    "rebuild",
+    "recompute",
+]
+
+CHUNK: Final = 4096
+"""Events per batch when applying from the log (catch-up, rebuild)."""
+APPLY_EVENTS: Final = 16_384
+"""Events a capture's flush applies per step (each step reads the items it names at once)."""
+MAX_PENDING: Final = 200_000
+"""Items kept in memory by one capture before they are written out."""
+
+
+class Batch:
+    """The projection's in-memory state while one transaction applies events: the items read or made so
+    far (with their rows as read), the exceptions found; written by :meth:`flush`."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.replay = Replayer()
+        self.before: dict[str, tuple[Any, ...]] = {}
+        """Rows as read from the database, of the items read."""
+        self.unapplied: Callable[[int], bool] = _none
+        """True for an event_pk in the log that this batch has still to apply (a recomputation from
+        the log leaves it out: it is applied when its turn comes)."""
+
+    def apply(self, facts: list[EventFacts]) -> None:
+        """Apply events (any order among themselves; after everything applied before)."""
+        db, replay = self.db, self.replay
+        facts.sort(key=lambda f: (f.time_us, f.pk))
+        named: set[str] = set()
+        for f in facts:
+            named.update(f.all_epcs)
+        named.difference_update(replay.items)
+        stored = db.items(named)
+        if stored:
+            db.with_contents(stored, known=replay.items)
+            for epc, item in stored.items():
+                self.before[epc] = item.row()
+            replay.add(stored)
+        replay.late = []
+        for f in facts:
+            replay.apply(f)
+        if replay.late:
+            seeds: set[str] = set()
+            for f in replay.late:
+                seeds.update(f.all_epcs)
+            redone = component(db, seeds)
+            replay.forget(redone)
+            for epc in redone:
+                self.before.pop(epc, None)
+            recompute(db, redone, self.unapplied)
+        if len(replay.items) > MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what changed and start afresh."""
+        replay, before = self.replay, self.before
+        items = replay.items
+        self.db.insert_items(items[epc] for epc in replay.touched if epc not in before)
+        self.db.update_items((before[epc], items[epc].row()) for epc in replay.touched if epc in before)
+        self.db.insert_exceptions(replay.exceptions)
+        self.db.bump_items(replay.bumps)
+        self.replay = Replayer()
+        self.before = {}
+
+
+class LifecycleProjector:
+    """The :class:`~packtrail.store.projection.Projector` of the lifecycle tables."""
+
+    def __init__(self) -> None:
+        self._transaction: Any = None
+        self._pending: list[EventFacts] = []
+
+    def project(self, connection: Connection, events: Sequence[StoredEventInfo]) -> None:
+        """Take a chunk of just-captured events: their facts are kept until :meth:`flush` (while capture
+        still checks the next chunks in another thread, this one only reads what it needs)."""
+        transaction = connection.get_transaction()
+        if self._transaction is not transaction:  # a new capture (or a failed one's leftovers)
+            self._transaction = transaction
+            self._pending = []
+        self._pending.extend(facts_of(e.event_pk, e.rows, e.event_id, e.captured_by) for e in events)
+
+    def flush(self, connection: Connection) -> None:
+        """Apply the capture's events and write the changes (once, before it commits)."""
+        pending = self._pending
+        if not pending or self._transaction is not connection.get_transaction():
+            return
+        self._pending, self._transaction = [], None
+        db = Db(connection)
+        first, last = pending[0].pk, pending[-1].pk
+        through = db.projected_through()
+        if through < first - 1:
+            _apply_log(db, through, first - 1)
+        pending.sort(key=lambda f: (f.time_us, f.pk))
+        batch = Batch(db)
+        waiting = {f.pk for f in pending}
+        batch.unapplied = waiting.__contains__
+        for at in range(0, len(pending), APPLY_EVENTS):
+            step = pending[at : at + APPLY_EVENTS]
+            waiting.difference_update(f.pk for f in step)
+            batch.apply(step)
+        batch.flush()
+        db.set_projected_through(last)
+
+
+def attach(store: Store) -> LifecycleProjector:
+    """Keep ``store``'s lifecycle projection in every later capture (idempotent); returns the projector."""
+    for projector in store.projectors:
+        if isinstance(projector, LifecycleProjector):
+            return projector
+    projector = LifecycleProjector()
+    store.add_projector(projector)
+    return projector
+
+
+def component(db: Db, seeds: set[str]) -> set[str]:
+    """``seeds`` and every identifier ever aggregated with them, transitively."""
+    found = set(seeds)
+    frontier = set(seeds)
+    while frontier:
+        frontier = db.linked(frontier) - found
+        found |= frontier
+    return found
+
+
+def _none(pk: int) -> bool:
+    return False
+
+
+def recompute(db: Db, epcs: set[str], unapplied: Callable[[int], bool] = _none) -> None:
+    """Replace the items and exceptions of ``epcs`` (a union of containment components) by a replay of
+    their events from the log (but those ``unapplied`` says are still to come)."""
+    replay = Replayer(track=epcs)
+    for f, _ in db.events([pk for pk in db.event_pks(epcs) if not unapplied(pk)]):
+        replay.apply(f)
+    db.delete_items(epcs)
+    db.insert_items(replay.items.values())
+    db.insert_exceptions(replay.exceptions)
+
+
+def _apply_log(db: Db, after: int, through: int) -> None:
+    """Apply the logged events ``after < event_pk <= through`` in capture order, a chunk at a time."""
+    batch = Batch(db)
+    while after < through:
+        pks = db.pks_after(after, through, CHUNK)
+        if not pks:
+            break
+        done = pks[-1]
+        batch.unapplied = done.__lt__  # the log's later events: their chunks come next
+        batch.apply([f for f, _ in db.events(pks)])
+        after = done
+    batch.flush()
+    db.set_projected_through(through)
+
+
+@contextmanager
+def locked(store: Store) -> Iterator[Db]:
+    """A transaction holding the capture lock (no capture runs meanwhile), committed at the end."""
+    with store.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execution_options(**{IMMEDIATE: True})
+        with connection.begin():
+            db = Db(connection)
+            lock = "SELECT value FROM store_counters WHERE name = ?"
+            db.fetch(lock + (" FOR UPDATE" if db.postgres else ""), (schema.EVENT_PK_COUNTER,))
+            yield db
+
+
+def catch_up(store: Store) -> int:
+    """Apply the events captured while no projector was attached; returns how many event_pks it covered.
+
+    Cheap when the projection is current (one read); otherwise takes the capture lock."""
+    with store.engine.connect() as connection:
+        db = Db(connection)
+        through, last = db.projected_through(), db.last_event_pk()
+        connection.rollback()
+    if through >= last:
+        return 0
+    with locked(store) as db:
+        through, last = db.projected_through(), db.last_event_pk()
+        if through < last:
+            _apply_log(db, through, last)
+        return max(0, last - through)
+
+
+def rebuild(store: Store) -> int:
+    """Recompute the whole projection from the event log, in ``(eventTime, event_pk)`` order, under the
+    capture lock; returns the number of events applied."""
+    with locked(store) as db:
+        db.clear()
+        last = db.last_event_pk()
+        batch = Batch(db)
+        after: tuple[int, int] | None = None
+        applied = 0  # in eventTime order nothing is late: no recomputation, nothing left out
+        while True:
+            keys = db.pks_by_time(after, CHUNK)
+            if not keys:
+                break
+            batch.apply([f for f, _ in db.events([pk for _, pk in keys])])
+            applied += len(keys)
+            after = keys[-1]
+        batch.flush()
+        db.set_projected_through(last)
+        return applied
