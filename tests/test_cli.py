@@ -185,3 +185,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert code == 0, out
     assert "Identical to the input: yes" in out
     assert (tmp_path / "pack.png").exists()
+    # the second half: a lot from the line to a pharmacy, traced and recalled from the store it wrote
+    assert "now: dispensed, owner 0950000000015" in out
+    assert "GTIN 04012345111118 lot DEMO42: 100 packs" in out
+    pack = out.split("Try: packtrail trace ")[1].split()[0]
+    code, again, _ = run("trace", pack, "--db", f"sqlite:///{tmp_path / 'demo.db'}", "--json")
+    assert code == 0
+    history = json.loads(again)
+    assert [e["bizStep"] for e in history["events"]][-3:] == ["shipping", "receiving", "dispensing"]
+    assert [o["party"] for o in history["owners"]] == ["4012345000009", "0614141000005", "0950000000015"]

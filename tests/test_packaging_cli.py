@@ -229,3 +229,24 @@ def test_random_arguments_run_or_exit_2(
         assert json.loads(result.stdout)["packs"] == int(options["--packs"])
     else:
         assert "rror" in result.output
+
+
+def test_line_run_keeps_the_lifecycle_projection_in_its_captures(tmp_path: Path) -> None:
+    """`line run --db` captures with the lifecycle projector attached: right after the run the
+    projection has applied every event (nothing left for a catch-up) and the packs are packed."""
+    from packtrail.cli import app
+    from packtrail.lifecycle.db import Db
+
+    db = f"sqlite:///{tmp_path}/line.db"
+    made = runner.invoke(
+        line_app,
+        ["run", "--gtin", "04012345111118", "--lot", "L1", "--expiry", "281231", "--packs", "30", "--db", db],
+    )
+    assert made.exit_code == 0, made.output
+    with open_store(db) as store, store.engine.connect() as connection:
+        db_view = Db(connection)
+        assert db_view.last_event_pk() > 0
+        assert db_view.projected_through() == db_view.last_event_pk()
+    reach = CliRunner().invoke(app, ["recall", "04012345111118", "L1", "--db", db, "--json"])
+    assert reach.exit_code == 0, reach.output
+    assert json.loads(reach.output)["byState"] == [{"state": "packed", "packs": 30}]

@@ -597,7 +597,8 @@ def demo(
         Path | None, typer.Option(help="Where to write the rendered barcode (default: a temporary folder).")
     ] = None,
 ) -> None:
-    """Parse a sample pack barcode, render it as a GS1 DataMatrix, decode the image and show what it found."""
+    """Parse a sample pack barcode, render it as a GS1 DataMatrix, decode the image; then follow one lot from
+    the packaging line to a pharmacy (trace of a pack, recall reach of the lot)."""
     from packtrail.gs1.datamatrix import decode, label_lines, render_png
 
     _out.rule("packtrail demo: one medicine pack")
@@ -619,6 +620,34 @@ def demo(
     _out.print("\nHuman-readable text for the pack:")
     for line in label_lines(decoded):
         _out.print(f"  {line}")
+    _demo_pack_life(target)
+
+
+def _demo_pack_life(folder: Path) -> None:
+    """The second half of the demo (:mod:`packtrail.demo`): a lot from the line to a pharmacy."""
+    from packtrail.demo import pack_life
+    from packtrail.lifecycle.cli import print_recall, print_trace
+
+    _out.print()
+    _out.rule("packtrail demo: one lot from the packaging line to a pharmacy")
+    story = pack_life(folder)
+    try:
+        run = story.run
+        _out.print(
+            f"Packaging line: {run.packs} packs of GTIN {run.gtin} lot {run.lot} into {run.cases} cases and "
+            f"{run.pallets} pallets, {run.captured} events captured into {folder / 'demo.db'}"
+        )
+        _out.print(
+            "Then: the manufacturer ships pallet 1 to a wholesaler, who receives and unpacks it and ships "
+            "case 1 to a pharmacy, which receives it and dispenses one pack.\n"
+        )
+        _out.print("[bold]packtrail trace[/bold] of the dispensed pack (its chain of custody):")
+        print_trace(story.trace.as_json())
+        _out.print("\n[bold]packtrail recall[/bold] of the lot (where every pack is now):")
+        print_recall(story.reach.as_json(limit=5))
+        _out.print(f"\nTry: packtrail trace {story.pack} --db sqlite:///{folder / 'demo.db'}")
+    finally:
+        story.store.close()
 
 
 # --- the EPCIS repository: serve, capture, query, parties -------------------------------------------
@@ -726,6 +755,9 @@ def capture(
 
         try:
             with open_store(db) as store:
+                from packtrail.lifecycle import attach
+
+                attach(store)  # the capture keeps each pack's lifecycle projection, like a node's
                 result = store.capture(file, party=party, behaviour=behaviour)  # type: ignore[arg-type]
                 record = store.capture_job(result.capture_id, Viewer.admin())
                 job = capture_job_body(record)

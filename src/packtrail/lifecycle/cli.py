@@ -33,7 +33,7 @@ from rich.table import Table
 from packtrail.lifecycle.errors import IdentifierError, LifecycleError, NotFoundError
 from packtrail.lifecycle.recall import PACK_COLUMNS
 
-__all__ = ["recall_command", "trace_command"]
+__all__ = ["print_recall", "print_trace", "recall_command", "trace_command"]
 
 _out = Console(highlight=False, soft_wrap=True)
 
@@ -143,10 +143,11 @@ def trace_command(
     if json_output:
         typer.echo(json.dumps(body, indent=2))
         return
-    _print_trace(body)
+    print_trace(body)
 
 
-def _print_trace(body: dict[str, Any]) -> None:
+def print_trace(body: dict[str, Any]) -> None:
+    """Print a trace (its JSON form, local or from a node) for a person: state, events, owners."""
     current = body.get("current") or {}
     lot = f", lot {body['lot']}" if body.get("lot") else ""
     expiry = f", expiry {body['expiry']}" if body.get("expiry") else ""
@@ -223,10 +224,11 @@ def recall_command(
             writer.writerow(["" if pack.get(c) is None else pack.get(c) for c in PACK_COLUMNS])
         sys.stdout.write(buffer.getvalue())
     else:
-        _print_recall(body)
+        print_recall(body)
 
 
-def _print_recall(body: dict[str, Any]) -> None:
+def print_recall(body: dict[str, Any]) -> None:
+    """Print a recall reach (its JSON form) for a person: counts by state, owner, location; some packs."""
     _out.print(f"GTIN {body.get('gtin')} lot {body.get('lot')}: {body.get('packs', 0):,} packs")
     for key, title in (("byState", "state"), ("byOwner", "owner"), ("byLocation", "location")):
         table = Table(title, "packs")

@@ -160,20 +160,24 @@ def run(
     json_output: JsonOption = False,
 ) -> None:
     """Make PACKS packs of GTIN, lot LOT: commission them, pack them into cases and pallets, capture the events."""
+    from packtrail.lifecycle import attach
     from packtrail.packaging.line import PackagingLine
     from packtrail.packaging.node import NodeClient, NodeError
     from packtrail.serials.errors import SerialError
-    from packtrail.store import StoreError
+    from packtrail.store import Store, StoreError, open_store
 
     node = None
+    store: Store | None = None
     try:
         moment = parse_start(start) if start is not None else None
         if to is not None:
             if party is not None:
                 raise PackagingError("party", "--party is for --db; over HTTP the API key names the party")
             node = NodeClient(to, key=key, alphabet=serial_alphabet, length=serial_length)
+        store = open_store(db)
+        attach(store)  # the captures keep each pack's lifecycle projection (packtrail trace / recall)
         with PackagingLine(
-            db,
+            store,
             gtin,
             lot,
             expiry,
@@ -200,6 +204,8 @@ def run(
     finally:
         if node is not None:
             node.close()
+        if store is not None:
+            store.close()
     if json_output:
         typer.echo(json.dumps(result.as_json(with_serials=with_serials)))
         return
