@@ -20,6 +20,9 @@ and the projection's share of capture time.
     .venv/bin/python bench/bench_lifecycle.py                                   # 200,000 events, SQLite
     .venv/bin/python bench/bench_lifecycle.py --postgres                        # the same on PostgreSQL
     .venv/bin/python bench/bench_lifecycle.py --events 10000000 --write bench/RESULTS.md
+    # load the 10M store once, keep it, measure again later on it (--share-repeats 0: no share runs)
+    .venv/bin/python bench/bench_lifecycle.py --events 10000000 --dir /data/lc --keep
+    .venv/bin/python bench/bench_lifecycle.py --events 10000000 --dir /data/lc --keep --write bench/RESULTS.md
 
 SQLite stores go to a temporary directory (``--dir`` to choose), PostgreSQL stores to fresh schemas of
 the local server's ``postgres`` database (``--postgres-url``); both are removed afterwards unless
@@ -314,6 +317,8 @@ class Stores:
     def __init__(self, postgres: str | None, folder: Path, keep: bool) -> None:
         self.postgres, self.folder, self.keep = postgres, folder, keep
         self.schemas: list[str] = []
+        self.events = 0
+        """Events of the big store (dropped with the rest unless kept)."""
 
     def new(self, name: str) -> Store:
         if self.postgres is None:
@@ -322,8 +327,29 @@ class Stores:
         with psycopg.connect(self.postgres, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         self.schemas.append(schema)
+        return self._open_schema(schema)
+
+    def _open_schema(self, schema: str) -> Store:
+        assert self.postgres is not None
         separator = "&" if "?" in self.postgres else "?"
         return open_store(f"{self.postgres}{separator}options=-csearch_path%3D{schema}")
+
+    def big(self, events: int) -> tuple[Store, bool]:
+        """The big store of ``events`` events, kept between runs: (store, True when it is already loaded).
+        A partial one (an interrupted load) is started afresh."""
+        loaded = self.folder / f"big-{events}.json"
+        if self.postgres is None:
+            path = self.folder / f"big-{events}.db"
+            if not loaded.exists():
+                for stale in self.folder.glob(f"big-{events}.db*"):
+                    stale.unlink()
+            return open_store(f"sqlite:///{path}"), loaded.exists()
+        schema = f"bench_lifecycle_big_{events}"
+        with psycopg.connect(self.postgres, autocommit=True) as conn:
+            if not loaded.exists():
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        return self._open_schema(schema), loaded.exists()
 
     def drop_all(self) -> None:
         """Remove the stores made so far (the with/without runs' scratch stores)."""
@@ -342,12 +368,15 @@ class Stores:
 
     def close(self) -> None:
         if self.keep:
-            print(f"kept: {self.folder if self.postgres is None else ', '.join(self.schemas)}")
+            print(
+                f"kept: {self.folder if self.postgres is None else ', '.join(self.schemas)} and the big store"
+            )
             return
         if self.postgres is not None:
             with psycopg.connect(self.postgres, autocommit=True) as conn:
                 for schema in self.schemas:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                conn.execute(f'DROP SCHEMA IF EXISTS "bench_lifecycle_big_{self.events}" CASCADE')
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -389,7 +418,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--dir", type=Path, default=None, help="folder of the SQLite stores")
-    parser.add_argument("--keep", action="store_true", help="keep the stores")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the stores; the big one is then reused by the next run with the same --dir and --events",
+    )
     parser.add_argument("--write", type=Path, default=None, help="write the section into this RESULTS.md")
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
@@ -400,6 +433,8 @@ def main() -> None:
     try:
         # 2. the share: with and without the projector, same documents, alternating, best of each
         share_events = min(args.share_events, args.events)
+        if args.share_repeats == 0:
+            share_events = 0
         docs = list(documents(share_events, args.share_lot_packs, args.doc_events))
         withouts, withs, insides = [], [], []
         for repeat in range(args.share_repeats):
@@ -414,28 +449,38 @@ def main() -> None:
             with_store.close()
             stores.drop_all()
         del docs
-        t_with, t_without = min(withs), min(withouts)
-        share = (t_with - t_without) / t_with
-        print(
-            f"{backend}: {share_events:,} events captured in {t_without:.1f} s without the projector, "
-            f"{t_with:.1f} s with it (best of {args.share_repeats} each): share {share:.1%} "
-            f"(time inside the projector: {min(insides):.1%} to {max(insides):.1%} of capture)"
-        )
-        rows.append(
-            ("projection share of capture", f"{share:.1%}", "<= 30%", f"{0.30 / max(share, 1e-9):.2f}x")
-        )
+        if withs:
+            t_with, t_without = min(withs), min(withouts)
+            share = (t_with - t_without) / t_with
+            print(
+                f"{backend}: {share_events:,} events captured in {t_without:.1f} s without the projector, "
+                f"{t_with:.1f} s with it (best of {args.share_repeats} each): share {share:.1%} "
+                f"(time inside the projector: {min(insides):.1%} to {max(insides):.1%} of capture)"
+            )
+            rows.append(
+                ("projection share of capture", f"{share:.1%}", "<= 30%", f"{0.30 / max(share, 1e-9):.2f}x")
+            )
 
-        # 1. the big store
-        store = stores.new("big")
-        attach(store)
-        TimedProjector.seconds = 0.0
-        store._projectors = [TimedProjector()]  # the timed one instead
-        events, seconds = load(store, documents(args.events, args.lot_packs, args.doc_events), "load")
+        # 1. the big store (kept for the next run with --keep; loaded once)
+        stores.events = args.events
+        store, loaded = stores.big(args.events)
+        stats_file = folder / f"big-{args.events}.json"
+        if loaded:
+            stats = orjson.loads(stats_file.read_bytes())
+            events, seconds, inside = stats["events"], stats["seconds"], stats["inside"]
+            print(f"{backend}: reusing the store of {events:,} events loaded earlier")
+        else:
+            attach(store)
+            TimedProjector.seconds = 0.0
+            store._projectors = [TimedProjector()]  # the timed one instead
+            events, seconds = load(store, documents(args.events, args.lot_packs, args.doc_events), "load")
+            inside = TimedProjector.seconds
+            stores.analyze(store)
+            stats_file.write_bytes(orjson.dumps({"events": events, "seconds": seconds, "inside": inside}))
         print(
             f"{backend}: {events:,} events loaded in {seconds:.0f} s ({events / seconds:,.0f} events/s with the "
-            f"projection; {TimedProjector.seconds / seconds:.1%} of it inside project())"
+            f"projection; {inside / seconds:.1%} of it inside project())"
         )
-        stores.analyze(store)
         rows.append(("capture with projection", f"{events / seconds:,.0f} events/s", "-", "-"))
 
         # 3. trace
