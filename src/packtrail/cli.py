@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from packtrail.cli_options import DbOption, JsonOption, KeyOption
 from packtrail.gs1 import (
     NDC,
     DigitalLink,
@@ -75,7 +76,6 @@ GSOption = Annotated[
         "'<GS>' is always understood.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _fail(message: str) -> NoReturn:
@@ -652,17 +652,6 @@ def _demo_pack_life(folder: Path) -> None:
 
 # --- the EPCIS repository: serve, capture, query, parties -------------------------------------------
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The store: sqlite:///file.db, a file path, or postgresql://… (default: sqlite:///packtrail.db).",
-    ),
-]
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--key", envvar="PACKTRAIL_API_KEY", help="API key of the node (or $PACKTRAIL_API_KEY)."),
-]
 parties_app = typer.Typer(help="Trading parties (by GLN) and their API keys.", no_args_is_help=True)
 app.add_typer(parties_app, name="parties")
 

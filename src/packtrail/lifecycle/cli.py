@@ -30,6 +30,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from packtrail.cli_options import DbOption, JsonOption, KeyOption
 from packtrail.lifecycle.errors import IdentifierError, LifecycleError, NotFoundError
 from packtrail.lifecycle.recall import PACK_COLUMNS
 
@@ -37,21 +38,9 @@ __all__ = ["print_recall", "print_trace", "recall_command", "trace_command"]
 
 _out = Console(highlight=False, soft_wrap=True)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The store: sqlite:///file.db, a file path, or postgresql://… (default: sqlite:///packtrail.db).",
-    ),
-]
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="Base URL of a packtrail node (http://host:8080) instead of --db.")
 ]
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--key", envvar="PACKTRAIL_API_KEY", help="API key of the node (or $PACKTRAIL_API_KEY)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 _SHOWN_PACKS = 20
 """Packs listed by ``recall`` without ``--json``/``--csv``."""

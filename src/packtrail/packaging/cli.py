@@ -28,6 +28,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from packtrail.cli_options import DbOption, JsonOption
 from packtrail.packaging.errors import LineCaptureError, PackagingError
 
 __all__ = ["line_app", "parse_start"]
@@ -41,15 +42,6 @@ labels_app = typer.Typer(help="Label data and barcodes of a pack or a logistic u
 line_app.add_typer(labels_app, name="labels")
 
 _out = Console(highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The store: sqlite:///file.db, a file path, or postgresql://… (default: sqlite:///packtrail.db).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _fail(message: object, json_output: bool = False, code: int = 2) -> NoReturn:

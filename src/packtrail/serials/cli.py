@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from packtrail.cli_options import DbOption, JsonOption
 from packtrail.serials.errors import GuessProbabilityError, SerialError
 from packtrail.serials.service import SerialService
 
@@ -38,15 +39,6 @@ serials_app = typer.Typer(
 )
 
 _out = Console(highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The store: sqlite:///file.db, a file path, or postgresql://… (default: sqlite:///packtrail.db).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _fail(error: Exception | str, json_output: bool = False) -> NoReturn:
