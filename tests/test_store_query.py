@@ -667,6 +667,7 @@ PLANNED: dict[str, tuple[list[tuple[str, str]], str | tuple[str, ...]]] = {
             "ix_events_biz_step",
             "ix_events_event_time",
             "_biz_step_event_pk_idx",
+            "_biz_step_event_pk_event_time_us_idx",  # revision 0005
             "_event_time_us_event_pk_idx",
         ),
     ),

@@ -172,18 +172,33 @@ def _upper_pk(connection: Connection) -> int:
     return int(value or 0)
 
 
+_CONTEXTS: weakref.WeakKeyDictionary[Engine, dict[int, dict[str, str]]] = weakref.WeakKeyDictionary()
+"""Per engine, ``namespaces_id`` -> the namespaces of that ``contexts`` row, as read: a committed row never
+changes, so a page whose documents' namespaces were all read before costs no query for them."""
+CONTEXTS_CACHED: Final = 10_000
+"""The most ``contexts`` rows kept per engine (the cache starts again when full)."""
+
+
 def _namespaces(connection: Connection, ids: set[int]) -> dict[str, str]:
+    """The union of the namespaces of these ``contexts`` rows (the lowest ``namespaces_id`` wins a
+    prefix), read from the database only for rows not read before."""
     if not ids:
         return {}
-    table = schema.contexts
+    known = _CONTEXTS.setdefault(connection.engine, {})
+    missing = sorted(ids - known.keys())
+    if missing:
+        if len(known) + len(missing) > CONTEXTS_CACHED:
+            known.clear()
+            missing = sorted(ids)
+        table = schema.contexts
+        rows = connection.execute(
+            sa.select(table.c.namespaces_id, table.c.namespaces).where(table.c.namespaces_id.in_(missing))
+        )
+        for namespaces_id, text in rows:
+            known[int(namespaces_id)] = orjson.loads(text)
     merged: dict[str, str] = {}
-    rows = connection.execute(
-        sa.select(table.c.namespaces)
-        .where(table.c.namespaces_id.in_(sorted(ids)))
-        .order_by(table.c.namespaces_id)
-    )
-    for (text,) in rows:
-        for prefix, uri in orjson.loads(text).items():
+    for namespaces_id in sorted(ids):
+        for prefix, uri in known.get(namespaces_id, {}).items():
             merged.setdefault(prefix, uri)
     return merged
 

@@ -16,6 +16,12 @@ An EPC pattern (``urn:epc:idpat:sgtin:0614141.107346.*``, EPCIS 2.0 section 8.2.
 the canonical EPC URNs it matches; it becomes a range on the index, exact wherever text compares by code
 point (SQLite's ``BINARY``, PostgreSQL's ``C``/``C.UTF-8`` collations).
 
+Where a query starts is shaped by :func:`plan_of` (see :class:`Plan`): an EPC or class pattern that is
+not the only way in becomes, on SQLite, an ``EXISTS`` checked per candidate event (SQLite costs every
+``IN`` list at about 25 rows, a product's pattern included); a narrow eventTime window (31 days or less)
+is read from ``ix_events_biz_step_time`` and sorted on SQLite, while PostgreSQL walks
+``ix_events_biz_step (biz_step, event_pk, event_time_us)`` from the window's first partition.
+
 Visibility (who may see an event) is an ``EXISTS`` on ``event_visibility``: a filter checked per
 candidate row through its primary key, never the place a query starts. ``WD_`` locations and the
 master-data parameters (``EQATTR_``, ``HASATTR_``) are resolved first against the (small) master data
@@ -35,8 +41,10 @@ from typing import Any, Final, Protocol, cast
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from packtrail.store import schema
 from packtrail.store.identifiers import (
@@ -78,13 +86,18 @@ from packtrail.store.query_params import (
 )
 
 __all__ = [
+    "Likelihood",
     "MasterData",
+    "OnSQLite",
+    "Plan",
+    "SortedAfterwards",
     "ViewerLike",
     "condition_clause",
     "count_select",
     "filters",
     "lookup_master_data",
     "page_select",
+    "plan_of",
     "sort_keys",
 ]
 
@@ -216,8 +229,14 @@ def lookup_master_data(connection: Connection, query: EventQuery) -> MasterData:
 
 
 def _pks_where(table: sa.Table, *where: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``events.event_pk IN (SELECT event_pk FROM table WHERE …)``."""
+    """``events.event_pk IN (SELECT event_pk FROM table WHERE …)``: a test the query may start from."""
     return EVENTS.c.event_pk.in_(sa.select(table.c.event_pk).where(*where))
+
+
+def _exists_where(table: sa.Table, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``EXISTS (SELECT 1 FROM table WHERE table.event_pk = events.event_pk AND …)``: a test checked on
+    each candidate event through the table's ``event_pk`` index, never the place a query starts."""
+    return sa.exists().where(table.c.event_pk == EVENTS.c.event_pk, *where)
 
 
 def _in(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -369,8 +388,12 @@ def _attr_clause(condition: AttrFilter, master: MasterData) -> ColumnElement[boo
     return _in(column, uris)
 
 
-def condition_clause(condition: Condition, master: MasterData) -> ColumnElement[bool]:
-    """The SQL test of one condition on a row of ``events``."""
+def condition_clause(condition: Condition, master: MasterData, *, lead: bool = True) -> ColumnElement[bool]:
+    """The SQL test of one condition on a row of ``events``.
+
+    ``lead=False`` writes an EPC or class pattern as a correlated ``EXISTS`` (checked per candidate
+    event) instead of an ``IN`` list the query may start from; other conditions read the same either way.
+    """
     if isinstance(condition, ValuesIn):
         return _in(EVENTS.c[condition.column], condition.values)
     if isinstance(condition, TimeBound):
@@ -383,11 +406,13 @@ def condition_clause(condition: Condition, master: MasterData) -> ColumnElement[
     if isinstance(condition, EpcMatch):
         epcs = schema.event_epcs
         patterns = [epc_pattern_to_like(v) for v in condition.values]
-        return _pks_where(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, patterns))
+        semi_join = _pks_where if lead else _exists_where
+        return semi_join(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, patterns))
     if isinstance(condition, ClassMatch):
         quantities = schema.event_quantities
         likes = [p for v in condition.values for p in class_pattern_likes(v)]
-        return _pks_where(
+        semi_join = _pks_where if lead else _exists_where
+        return semi_join(
             quantities,
             _in(quantities.c.role, condition.roles),
             _pattern_clause(quantities.c.epc_class, likes),
@@ -447,13 +472,202 @@ def visibility_clause(viewer: ViewerLike) -> ColumnElement[bool] | None:
     return sa.exists().where(table.c.party == viewer.party, table.c.event_pk == EVENTS.c.event_pk)
 
 
+# -- where a query starts ---------------------------------------------------------------------------------
+
+NARROW_WINDOW_US: Final = 31 * 86_400 * 1_000_000
+"""The widest ``GE_``/``LT_`` time window (31 days, in microseconds) read as *narrow*: few enough events
+that the query starts from the window's index range and sorts what it finds (see :func:`plan_of`)."""
+LIKELY: Final = 0.9
+"""SQLite ``likelihood()`` given to an event-time bound outside a narrow window (see :func:`plan_of`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How the statement of one query is shaped so that both planners start from a narrow index range.
+
+    Two facts the planners cannot see make this necessary. SQLite estimates every ``event_pk IN
+    (SELECT …)`` at about 25 rows, so it starts from an EPC pattern (``urn:epc:idpat:sgtin:CP.ITEM.*``:
+    every event of a product) as readily as from one EPC. And ``event_pk``, allocated in capture order,
+    follows eventTime closely: in the default order (``ORDER BY event_pk LIMIT n``) a walk in
+    ``event_pk`` order through ``ix_events_biz_step`` meets a window's events only after every earlier
+    one. PostgreSQL starts that walk in the window's first monthly partition and tests the eventTime in
+    the index (``(biz_step, event_pk, event_time_us)``): a short range, the plan it picks by itself.
+    SQLite, without partitions, would start at the first event ever captured.
+    """
+
+    followers: frozenset[int]
+    """Indexes (into ``query.conditions``) of the patterns written as per-event ``EXISTS`` checks: each
+    pattern, when another condition can start the query (an exact identifier, an ``EQ_eventID``, a narrow
+    time window); else every pattern but the first."""
+    narrow: bool
+    """A ``GE_``/``LT_`` window on eventTime or recordTime of at most :data:`NARROW_WINDOW_US`. SQLite
+    then sorts by ``event_pk + 0`` in the default order, an order no index hands out, so that it starts
+    from the window (``ix_events_biz_step_time`` with ``EQ_bizStep``, else the time index) and sorts the
+    few events found; PostgreSQL keeps ``ORDER BY event_pk`` (see above)."""
+    likely_times: bool
+    """SQLite only: the eventTime bounds, outside a narrow window and beside ``EQ_bizStep``, are marked
+    ``likelihood(…, 0.9)``, so that SQLite walks ``ix_events_biz_step`` in ``event_pk`` order and stops
+    after a page instead of sorting the whole of a wide window from ``ix_events_biz_step_time``."""
+
+
+def _is_pattern(condition: Condition) -> bool:
+    """An EPC or class pattern: a prefix range over the index that may hold millions of rows."""
+    if isinstance(condition, EpcMatch):
+        return any(is_like for _, is_like in (epc_pattern_to_like(v) for v in condition.values))
+    if isinstance(condition, ClassMatch):
+        return any(is_like for v in condition.values for _, is_like in class_pattern_likes(v))
+    return False
+
+
+_INDEX_TABLE_CONDITIONS: Final = (
+    PersistentDispositionIn,
+    EpcMatch,
+    ClassMatch,
+    QuantityFilter,
+    BizTransactionIn,
+    PartyIn,
+    ErrorDeclared,
+    ErrorTimeBound,
+    ErrorReasonIn,
+    CorrectiveEventIdIn,
+    FieldFilter,
+    SensorMatch,
+)
+"""Conditions written as ``event_pk IN (SELECT … FROM <index table>)``."""
+
+
+def _window(query: EventQuery, column: str) -> tuple[int | None, int | None]:
+    """The tightest ``GE_`` and ``LT_`` bounds of the query on a time column (None: unbounded)."""
+    lows = [
+        c.time_us
+        for c in query.conditions
+        if isinstance(c, TimeBound) and c.column == column and c.op == "GE"
+    ]
+    highs = [
+        c.time_us
+        for c in query.conditions
+        if isinstance(c, TimeBound) and c.column == column and c.op == "LT"
+    ]
+    return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
+def _is_narrow(window: tuple[int | None, int | None]) -> bool:
+    low, high = window
+    return low is not None and high is not None and high - low <= NARROW_WINDOW_US
+
+
+def plan_of(query: EventQuery) -> Plan:
+    """The :class:`Plan` of a query: decided from the parameters alone, so the same query always gets
+    the same statement (and the same plan, given the same statistics).
+
+    >>> from packtrail.store.query_params import parse_query_params
+    >>> week = [("GE_eventTime", "2024-03-01T00:00:00Z"), ("LT_eventTime", "2024-03-08T00:00:00Z")]
+    >>> pattern = [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")]
+    >>> plan_of(parse_query_params(pattern + week, namespaces={}))
+    Plan(followers=frozenset({0}), narrow=True, likely_times=False)
+    >>> plan_of(parse_query_params(pattern, namespaces={}))  # nothing else to start from
+    Plan(followers=frozenset(), narrow=False, likely_times=False)
+    """
+    conditions = query.conditions
+    narrow = _is_narrow(_window(query, "event_time_us")) or _is_narrow(_window(query, "record_time_us"))
+    patterns = [i for i, c in enumerate(conditions) if _is_pattern(c)]
+    exact = any(
+        (isinstance(c, _INDEX_TABLE_CONDITIONS) and not _is_pattern(c))
+        or (isinstance(c, ValuesIn) and c.column == "event_id")
+        for c in conditions
+    )
+    followers = frozenset(patterns if exact or narrow else patterns[1:])
+    by_biz_step = any(isinstance(c, ValuesIn) and c.column == "biz_step" for c in conditions)
+    event_window = _window(query, "event_time_us")
+    likely = by_biz_step and event_window != (None, None) and not _is_narrow(event_window)
+    return Plan(followers, narrow, likely)
+
+
+class Likelihood(FunctionElement[bool]):
+    """``likelihood(test, p)`` on SQLite (the planner takes ``p`` as the share of rows the test passes),
+    the bare ``test`` elsewhere."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "likelihood"
+
+
+@compiles(Likelihood)
+def _bare_test(element: Likelihood, compiler: Any, **kw: Any) -> str:
+    test, _ = element.clauses
+    return str(compiler.process(test, **kw))
+
+
+@compiles(Likelihood, "sqlite")
+def _sqlite_likelihood(element: Likelihood, compiler: Any, **kw: Any) -> str:
+    test, probability = element.clauses
+    return f"likelihood({compiler.process(test, **kw)}, {compiler.process(probability, **kw)})"
+
+
+class OnSQLite(FunctionElement[bool]):
+    """One test written two ways: ``OnSQLite(elsewhere, sqlite)`` compiles to ``sqlite`` on SQLite and to
+    ``elsewhere`` on other databases (see :func:`filters`)."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "on_sqlite"
+
+
+@compiles(OnSQLite)
+def _elsewhere(element: OnSQLite, compiler: Any, **kw: Any) -> str:
+    elsewhere, _ = element.clauses
+    return str(compiler.process(elsewhere, **kw))
+
+
+@compiles(OnSQLite, "sqlite")
+def _on_sqlite(element: OnSQLite, compiler: Any, **kw: Any) -> str:
+    _, sqlite = element.clauses
+    return str(compiler.process(sqlite, **kw))
+
+
+class SortedAfterwards(FunctionElement[int]):
+    """A sort key SQLite cannot read from an index (``event_pk + 0``: the same order), so that it picks
+    the index that finds the rows and sorts them; the bare key elsewhere (see :attr:`Plan.narrow`)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "sorted_afterwards"
+
+
+@compiles(SortedAfterwards)
+def _bare_key(element: SortedAfterwards, compiler: Any, **kw: Any) -> str:
+    (key,) = element.clauses
+    return str(compiler.process(key, **kw))
+
+
+@compiles(SortedAfterwards, "sqlite")
+def _sqlite_unindexed_key(element: SortedAfterwards, compiler: Any, **kw: Any) -> str:
+    (key,) = element.clauses
+    return f"({compiler.process(key, **kw)} + 0)"
+
+
 def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[ColumnElement[bool]]:
-    """Every WHERE term of the query (conditions and visibility), to be ANDed."""
-    out = [condition_clause(c, master) for c in query.conditions]
-    visible = visibility_clause(viewer)
-    if visible is not None:
-        out.append(visible)
-    return out
+    """Every WHERE term of the query, to be ANDed: the conditions, then visibility.
+
+    With patterns to follow (:attr:`Plan.followers`) the terms differ by database: SQLite gets the
+    other conditions, then visibility (one primary-key probe per candidate event), then the patterns
+    as ``EXISTS`` (SQLite tests the terms no index serves in the order written); PostgreSQL gets the
+    terms as without them, whose plan it picks from its statistics (in another order it estimates
+    otherwise, and may hand a page to parallel workers whose start outweighs it).
+    """
+    plan = plan_of(query)
+    visible = [v] if (v := visibility_clause(viewer)) is not None else []
+    terms: list[ColumnElement[bool]] = []
+    for condition in query.conditions:
+        clause = condition_clause(condition, master)
+        if plan.likely_times and isinstance(condition, TimeBound) and condition.column == "event_time_us":
+            clause = Likelihood(clause, sa.literal_column(repr(LIKELY)))
+        terms.append(clause)
+    if not plan.followers:
+        return [*terms, *visible]
+    leading = [t for i, t in enumerate(terms) if i not in plan.followers]
+    following = [condition_clause(query.conditions[i], master, lead=False) for i in sorted(plan.followers)]
+    return [OnSQLite(sa.and_(*terms, *visible), sa.and_(*leading, *visible, *following))]
 
 
 def sort_keys(query: EventQuery) -> list[ColumnElement[Any]]:
@@ -511,7 +725,10 @@ def page_select(
     where = [*filters(query, viewer, master), EVENTS.c.event_pk <= upper_pk]
     if after is not None:
         where.append(_after(keys, after, descending))
-    order = [k.desc() if descending else k.asc() for k in keys]
+    ordering = list(keys)
+    if query.order_by is None and plan_of(query).narrow:
+        ordering[0] = SortedAfterwards(EVENTS.c.event_pk)
+    order = [k.desc() if descending else k.asc() for k in ordering]
     return (
         sa.select(
             EVENTS.c.event_pk,

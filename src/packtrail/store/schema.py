@@ -131,7 +131,8 @@ events: Final = Table(
     Column("document", LargeBinary, nullable=False),
     Index("ix_events_event_time", "event_time_us", "event_pk"),
     Index("ix_events_record_time", "record_time_us", "event_pk"),
-    Index("ix_events_biz_step", "biz_step", "event_pk"),
+    Index("ix_events_biz_step", "biz_step", "event_pk", "event_time_us"),
+    Index("ix_events_biz_step_time", "biz_step", "event_time_us", "event_pk", info={"dialects": ("sqlite",)}),
     Index("ix_events_disposition", "disposition", "event_pk"),
     Index("ix_events_read_point", "read_point", "event_pk"),
     Index("ix_events_biz_location", "biz_location", "event_pk"),
@@ -139,7 +140,10 @@ events: Final = Table(
     Index("ix_events_event_id", "event_id"),
 )
 """One row per captured event; ``document`` is the event's JSON (orjson bytes) as returned by queries.
-``biz_step``/``disposition`` hold the bare CBV word (``shipping``) for CBV terms, else the URI as given."""
+``biz_step``/``disposition`` hold the bare CBV word (``shipping``) for CBV terms, else the URI as given.
+``ix_events_biz_step`` hands out one bizStep's events in capture order (a page walk stops after a page),
+testing the eventTime in the index; ``ix_events_biz_step_time`` (SQLite only, ``info["dialects"]``) finds
+one bizStep's events in a narrow eventTime window in one range (revision 0005 explains both)."""
 
 event_keys: Final = Table(
     "event_keys",

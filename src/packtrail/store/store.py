@@ -45,6 +45,7 @@ from packtrail.store.engine import Checkpointer, Dialect, create_store_engine, d
 from packtrail.store.errors import DuplicateNameError, QueryParameterError
 from packtrail.store.parties import Party, Viewer
 from packtrail.store.projection import Projector
+from packtrail.store.statistics import StatisticsKeeper
 
 if TYPE_CHECKING:
     from packtrail.store.query_engine import EventPage
@@ -109,6 +110,8 @@ class Store:
         self._checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
             self._checkpointer = Checkpointer(self.engine)
+        self._statistics = StatisticsKeeper(self.engine)
+        self._statistics.start()
         if self.dialect == "postgresql":
             from packtrail.store.partitions import PartitionManager
 
@@ -117,7 +120,8 @@ class Store:
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Checkpoint (SQLite) and close every pooled connection."""
+        """Stop gathering statistics, checkpoint (SQLite) and close every pooled connection."""
+        self._statistics.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
@@ -180,6 +184,7 @@ class Store:
         )
         if self._checkpointer is not None and result.captured:
             self._checkpointer.request()
+        self._statistics.captured(result.captured)
         return result
 
     def start_capture_job(self, *, party: str | None, behaviour: Behaviour, event_count: int) -> str:
