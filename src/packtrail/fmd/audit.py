@@ -55,6 +55,7 @@ __all__ = [
     "AuditEntry",
     "Verification",
     "append",
+    "append_columns",
     "canonical",
     "chain",
     "content_of",
@@ -207,33 +208,56 @@ def append(conn: Connection, new_entries: Sequence[AuditEntry]) -> None:
     if stage is not None:  # a group of requests: chained and written together at its end
         stage.audit.extend(new_entries)
         return
-    raw = driver(conn)
-    # Each entry's values in _INSERT_ORDER, its digest last (the content under its JSON names, in
-    # _CONTENT_COLUMNS order, is what the digest covers: the same zip gives both).
-    rows: list[tuple[Any, ...]] = []
-    for entry in new_entries:
-        columns = tuple(entry.row().values())
-        content = dict(zip(_CONTENT_NAMES, columns, strict=True))
-        rows.append((*columns, hashlib.sha256(canonical(content)).hexdigest()))
     postgres = conn.dialect.name == "postgresql"
-    if postgres and len(rows) == 1:  # one request: number, link and store in one round trip
-        raw.execute(_APPEND_POSTGRES, (rows[0][-1], *rows[0]))
+    if postgres and len(new_entries) == 1:  # one request: number, link and store in one round trip
+        columns = tuple(new_entries[0].row().values())
+        digest = hashlib.sha256(canonical(dict(zip(_CONTENT_NAMES, columns, strict=True)))).hexdigest()
+        driver(conn).execute(_APPEND_POSTGRES, (digest, *columns, digest))
         return
-    # Many entries (a group of requests, a bulk chunk): lock the head once, link them here, insert them
-    # with one statement each, move the head once (on PostgreSQL, updating the head row once per entry
-    # in one transaction costs more with every entry: each update walks the row's earlier versions).
+    # Many entries (a group of requests): one prepared statement run per entry (psycopg pipelines them
+    # inside the group's pipeline, where COPY is not allowed).
+    _append_rows(conn, [tuple(entry.row().values()) for entry in new_entries], copy=False)
+
+
+def append_columns(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append many entries given as column values — each tuple the values of :meth:`AuditEntry.row`,
+    in its order — inside the caller's transaction: what a bulk chunk writes, without building an
+    :class:`AuditEntry` per pack. Digests and links are those :func:`append` gives the same entries;
+    on PostgreSQL the rows travel in one ``COPY``."""
+    if rows:
+        _append_rows(conn, rows, copy=True)
+
+
+def _append_rows(conn: Connection, rows: Sequence[tuple[Any, ...]], *, copy: bool) -> None:
+    """Lock the head once, digest and link the entries here, insert them, move the head once (on
+    PostgreSQL, updating the head row once per entry in one transaction costs more with every entry:
+    each update walks the row's earlier versions)."""
+    from packtrail.fmd.storage import driver
+
+    raw = driver(conn)
+    postgres = conn.dialect.name == "postgresql"
     mark = "%s" if postgres else "?"
     head_sql = "SELECT seq, hash FROM fmd_audit_head WHERE id = 1" + (" FOR UPDATE" if postgres else "")
-    seq, previous = raw.execute(head_sql).fetchone()
-    values = []
-    for row in rows:
+    seq, head = raw.execute(head_sql).fetchone()
+    # The digest covers the content under its JSON names (the columns in _CONTENT_COLUMNS order, so one
+    # zip gives it); the link is chain(previous, digest), computed on bytes to skip the hex round trips.
+    previous = bytes.fromhex(head)
+    sha256, dumps, sort_keys, names = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, _CONTENT_NAMES
+    values: list[tuple[Any, ...]] = []
+    for columns in rows:
+        digest = sha256(dumps(dict(zip(names, columns, strict=True)), option=sort_keys)).digest()
+        previous = sha256(previous + digest).digest()
         seq += 1
-        previous = chain(previous, row[-1])
-        values.append((seq, previous, *row))
-    # One prepared statement run per entry (psycopg pipelines them: one round trip; measured faster
-    # than a 1,000-row INSERT … VALUES, which PostgreSQL parses and plans afresh each time).
-    raw.cursor().executemany(_APPEND_SQLITE if not postgres else _APPEND_SQLITE.replace("?", "%s"), values)
-    raw.execute(f"UPDATE fmd_audit_head SET seq = {mark}, hash = {mark} WHERE id = 1", (seq, previous))
+        values.append((seq, previous.hex(), *columns, digest.hex()))
+    if postgres and copy:
+        with raw.cursor().copy(f"COPY fmd_audit (seq, hash, {_COLUMNS}) FROM STDIN") as out:
+            for value in values:
+                out.write_row(value)
+    else:
+        # One prepared statement run per entry (psycopg pipelines them: one round trip; measured faster
+        # than a 1,000-row INSERT … VALUES, which PostgreSQL parses and plans afresh each time).
+        raw.cursor().executemany(_APPEND_SQLITE.replace("?", mark), values)
+    raw.execute(f"UPDATE fmd_audit_head SET seq = {mark}, hash = {mark} WHERE id = 1", (seq, previous.hex()))
 
 
 @dataclass(frozen=True, slots=True)
