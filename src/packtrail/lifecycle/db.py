@@ -195,6 +195,14 @@ class Db:
         rows.sort(key=lambda row: (row[4], row[0]))
         return rows
 
+    def key_lookups(self) -> None:
+        """PostgreSQL: plan the rest of this transaction's statements as the key look-ups they are (index
+        scans, no JIT). Every read of the projection names its rows by key (``epc = ANY(…)``, ``parent =
+        ANY(…)``), but a table whose statistics are missing or stale (a store that grew since its last
+        ``ANALYZE``) can be planned as a parallel scan of the whole table, once per capture."""
+        if self.postgres:
+            self.writer.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+
     def generic_plans(self) -> None:
         """PostgreSQL: plan this transaction's repeated statements once per connection (a custom plan
         of a statement over the partitioned ``events`` costs more than running it)."""

@@ -139,6 +139,7 @@ class LifecycleProjector:
             return
         self._pending, self._transaction = [], None
         db = Db(connection)
+        db.key_lookups()
         first, last = pending[0].pk, pending[-1].pk
         through = db.projected_through()
         if through < first - 1:
