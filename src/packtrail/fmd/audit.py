@@ -37,6 +37,7 @@ datetime.date(2030, 12, 31)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ __all__ = [
     "Verification",
     "append",
     "append_columns",
+    "append_rows",
     "canonical",
     "chain",
     "content_of",
@@ -116,12 +118,23 @@ def retain_until(at: datetime, expiry: date | None, uploaded: datetime | None) -
     An entry about no known pack (an unknown product or serial) counts its own time as the upload.
     The expiry counts to the end of its day.
     """
-    start = uploaded or at
+    if uploaded is None:
+        return _retain_from(at, expiry)
+    return _retain_from_upload(uploaded, expiry)
+
+
+def _retain_from(start: datetime, expiry: date | None) -> datetime:
     keep = datetime.combine(_years_later(start.astimezone(UTC).date(), 5), start.astimezone(UTC).timetz())
     if expiry is not None:
         after_expiry = datetime.combine(_years_later(expiry, 1), time.max, tzinfo=UTC)
         keep = max(keep, after_expiry)
     return keep
+
+
+_retain_from_upload = functools.lru_cache(maxsize=4096)(_retain_from)
+""":func:`_retain_from` memoised for packs on file: the packs of a batch share their upload time and
+expiry, so a node computes the same few dates again and again. (Equal times in other zones share an
+entry: the result is in UTC and the same for both.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,23 +159,27 @@ class AuditEntry:
 
     def row(self) -> dict[str, Any]:
         """The entry's column values (without sequence number, digest and hash)."""
+        return dict(zip(_INSERT_ORDER[:-1], self.columns(), strict=True))
+
+    def columns(self) -> tuple[Any, ...]:
+        """The values of :meth:`row`, in its order: what :func:`append_rows` takes."""
         keep = self.retain_until or retain_until(self.at, None, None)
-        return {
-            "at_us": to_us(self.at),
-            "actor": self.actor,
-            "role": self.role,
-            "location": self.location,
-            "user_name": self.user,
-            "action": self.action,
-            "product_code": self.product_code,
-            "serial": self.serial,
-            "batch": self.batch,
-            "client_trx_id": self.client_trx_id,
-            "trx_id": self.trx_id,
-            "return_code": self.return_code,
-            "detail": canonical(self.detail).decode() if self.detail else None,
-            "retain_until_us": to_us(keep),
-        }
+        return (
+            to_us(self.at),
+            self.actor,
+            self.role,
+            self.location,
+            self.user,
+            self.action,
+            self.product_code,
+            self.serial,
+            self.batch,
+            self.client_trx_id,
+            self.trx_id,
+            self.return_code,
+            canonical(self.detail).decode() if self.detail else None,
+            to_us(keep),
+        )
 
 
 def content_of(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -200,23 +217,29 @@ def append(conn: Connection, new_entries: Sequence[AuditEntry]) -> None:
     previous hash and the digest) in the statement that takes the next number; otherwise the link is
     computed here, under the head row's lock (SQLite's writers are serialised anyway).
     """
-    if not new_entries:
+    if new_entries:
+        append_rows(conn, [entry.columns() for entry in new_entries])
+
+
+def append_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """:func:`append` for entries given as column values (:meth:`AuditEntry.columns`)."""
+    if not rows:
         return
     from packtrail.fmd.storage import driver, staged_writes
 
     stage = staged_writes(conn)
     if stage is not None:  # a group of requests: chained and written together at its end
-        stage.audit.extend(new_entries)
+        stage.audit.extend(rows)
         return
-    postgres = conn.dialect.name == "postgresql"
-    if postgres and len(new_entries) == 1:  # one request: number, link and store in one round trip
-        columns = tuple(new_entries[0].row().values())
+    if len(rows) == 1 and conn.dialect.name == "postgresql":
+        # One request: number, link and store in one round trip.
+        columns = rows[0]
         digest = hashlib.sha256(canonical(dict(zip(_CONTENT_NAMES, columns, strict=True)))).hexdigest()
         driver(conn).execute(_APPEND_POSTGRES, (digest, *columns, digest))
         return
     # Many entries (a group of requests): one prepared statement run per entry (psycopg pipelines them
     # inside the group's pipeline, where COPY is not allowed).
-    _append_rows(conn, [tuple(entry.row().values()) for entry in new_entries], copy=False)
+    _append_rows(conn, rows, copy=False)
 
 
 def append_columns(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

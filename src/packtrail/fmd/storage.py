@@ -143,8 +143,43 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # Straight to the driver: through ``exec_driver_sql`` (SQLAlchemy's whole execution path) the BEGIN
+    # cost more CPU than the rest of an empty write transaction. Inside :func:`_sqlite_transaction` the
+    # driver is in a transaction already when SQLAlchemy begins its own: nothing to do.
+    raw = connection.connection.driver_connection
+    if not raw.in_transaction:  # type: ignore[union-attr]
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+
+
+def _sqlite_transaction(writer: Connection) -> Iterator[Connection]:
+    """One write transaction on the SQLite writer, begun and ended on the driver.
+
+    A single-pack request's statements all run on the driver, so SQLAlchemy's transaction object (its
+    begin and commit, with their events) cost a request more CPU than SQLite's own BEGIN and COMMIT.
+    When the block uses SQLAlchemy (``conn.execute``), SQLAlchemy begins its transaction inside ours
+    (:func:`_sqlite_begin` then issues nothing) and is asked to end it, which ends ours.
+    """
+    raw = writer.connection.driver_connection
+    assert raw is not None
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        yield writer
+    except BaseException:
+        if writer.in_transaction():
+            writer.rollback()
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    if writer.in_transaction():
+        writer.commit()
+        return
+    try:
+        raw.execute("COMMIT")
+    except BaseException:  # never leave the writer inside a transaction
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
 
 
 def create_engine_for(url: str | None) -> Engine:
@@ -236,8 +271,9 @@ class StagedWrites:
     """What the store held, before the group, per ``(client_id, clientTrxId, product_code, serial)``."""
     changed_packs: set[tuple[str, str]] = field(default_factory=set)
     """Packs written in the group (their prefetched rows are stale)."""
-    audit: list[Any] = field(default_factory=list)
-    """:class:`packtrail.fmd.audit.AuditEntry` values, chained in this order at the end."""
+    audit: list[tuple[Any, ...]] = field(default_factory=list)
+    """Audit entries as column values (:meth:`packtrail.fmd.audit.AuditEntry.columns`), chained in this
+    order at the end."""
 
 
 def staged_writes(conn: Connection) -> StagedWrites | None:
@@ -260,6 +296,8 @@ class Storage:
         self.dialect = dialect_of(url)
         self._sql = statements(self.dialect)
         self._mark = "?" if self.dialect == "sqlite" else "%s"
+        self._lookup_sql: dict[int, str] = {}
+        """``trx_and_pack_many`` for a group of each size seen (at most 250 entries)."""
         self.role: NodeRole = "national"
         self.market: str | None = None
         self._write_lock = threading.Lock()
@@ -276,8 +314,7 @@ class Storage:
             with self._write_lock:
                 if self._writer is None:
                     self._writer = self.engine.connect().execution_options(**{_IMMEDIATE: True})
-                with self._writer.begin():
-                    yield self._writer
+                yield from _sqlite_transaction(self._writer)
         else:
             with self.engine.begin() as conn:
                 yield conn
@@ -598,8 +635,10 @@ class Storage:
     def _lookup(
         self, conn: Connection, keys: Sequence[tuple[str, str, str, str]]
     ) -> Iterator[tuple[tuple[str, str, str, str], tuple[Recorded | None, tuple[PackRecord, int] | None]]]:
-        marks = ", ".join([f"({self._mark}, {self._mark}, {self._mark}, {self._mark})"] * len(keys))
-        sql = self._sql["trx_and_pack_many"].replace("(@)", marks)
+        sql = self._lookup_sql.get(len(keys))
+        if sql is None:
+            marks = ", ".join([f"({self._mark}, {self._mark}, {self._mark}, {self._mark})"] * len(keys))
+            sql = self._lookup_sql[len(keys)] = self._sql["trx_and_pack_many"].replace("(@)", marks)
         for row in driver(conn).execute(sql, [value for key in keys for value in key]).fetchall():
             recorded = None if row[4] is None else Recorded(*row[4:8])
             pack = None if row[8] is None else (pack_from_row(row[8:]), row[13])
@@ -654,10 +693,11 @@ class Storage:
 
         stage = StagedWrites()
         wanted = list(dict.fromkeys(lookups))
-        # PostgreSQL, in pipeline mode: the transaction's BEGIN travels with the first read.
-        with driver(conn).pipeline() if wanted and self.dialect == "postgresql" else contextlib.nullcontext():
-            for start in range(0, len(wanted), 250):
-                stage.prefetched.update(self._lookup(conn, wanted[start : start + 250]))
+        if wanted:
+            # PostgreSQL, in pipeline mode: the transaction's BEGIN travels with the first read.
+            with driver(conn).pipeline() if self.dialect == "postgresql" else contextlib.nullcontext():
+                for start in range(0, len(wanted), 250):
+                    stage.prefetched.update(self._lookup(conn, wanted[start : start + 250]))
         conn.info[_STAGE] = stage
         try:
             yield
@@ -669,7 +709,7 @@ class Storage:
         with raw.pipeline() if self.dialect == "postgresql" else contextlib.nullcontext():
             if stage.transactions:
                 raw.cursor().executemany(self._sql["insert_trx"], stage.transactions)
-            audit.append(conn, stage.audit)
+            audit.append_rows(conn, stage.audit)
 
     # -- the hub's market registry ------------------------------------------------------------------
 
@@ -724,22 +764,29 @@ def pack_from_row(row: Sequence[Any]) -> PackRecord:
     change = None
     if lc_code is not None:
         change = StateChange(
-            transaction=TransactionCode(lc_code),
-            reason=None if lc_reason is None else Reason(lc_reason),
-            location=lc_location,
-            user=lc_user,
-            client_id=lc_client,
-            at=from_us(lc_us),
-            client_trx_id=lc_trx,
+            _TRANSACTIONS.get(lc_code) or TransactionCode(lc_code),
+            None if lc_reason is None else _REASONS.get(lc_reason) or Reason(lc_reason),
+            lc_location,
+            lc_user,
+            lc_client,
+            from_us(lc_us),
+            lc_trx,
         )
     return PackRecord(
-        product_code=code,
-        serial=serial,
-        batch=batch,
-        state=PackState(state),
-        reason=None if reason is None else Reason(reason),
-        last_change=change,
+        code,
+        serial,
+        batch,
+        _STATES.get(state) or PackState(state),
+        None if reason is None else _REASONS.get(reason) or Reason(reason),
+        change,
     )
+
+
+# Enum members by stored value: a dict lookup costs a fraction of ``PackState(value)`` (an unknown value
+# still goes to the enum, which raises the ValueError naming it).
+_STATES: Final = {member.value: member for member in PackState}
+_REASONS: Final = {member.value: member for member in Reason}
+_TRANSACTIONS: Final = {member.value: member for member in TransactionCode}
 
 
 def pack_params(pack: PackRecord) -> tuple[Any, ...]:

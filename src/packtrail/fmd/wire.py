@@ -90,8 +90,26 @@ def answer_body(
         "market": market,
         "trxId": trx_id,
         "clientTrxId": request.client_trx_id,
-        "timestamp": outcome.at.isoformat(),
+        "timestamp": _timestamp(outcome.at),
     }
+
+
+class _LastTimestamp:
+    """The last time :func:`answer_body` rendered, with its text: the packs of a bulk chunk share one
+    ``now``, and ``isoformat`` cost a third of rendering an answer. Kept by identity, not equality
+    (equal times in other zones have other texts), as one tuple (read and replaced whole, so threads
+    rendering at once never pair one time with another's text)."""
+
+    last: tuple[datetime | None, str] = (None, "")
+
+
+def _timestamp(moment: datetime) -> str:
+    last = _LastTimestamp.last
+    if last[0] is moment:
+        return last[1]
+    text = moment.isoformat()
+    _LastTimestamp.last = (moment, text)
+    return text
 
 
 def error_body(
