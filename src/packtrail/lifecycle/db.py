@@ -26,16 +26,15 @@ _COLUMNS: Final = ", ".join(tables.ITEM_COLUMNS)
 _MAX_DEPTH: Final = 64
 _INDEXED: Final = frozenset({"gtin", "lot", "expiry", "parent"})
 """Columns SQLite rewrites only when they change: the indexed ones (and expiry, set with the lot)."""
-_SQLITE_PLAIN_UPDATE: Final = (
-    "UPDATE lifecycle_items SET "
-    + ", ".join(f"{name} = ?" for name in tables.ITEM_COLUMNS[1:] if name not in _INDEXED)
-    + " WHERE epc = ?"
+_SQLITE_PLAIN_SET: Final = "UPDATE lifecycle_items SET " + ", ".join(
+    f"{name} = ?" for name in tables.ITEM_COLUMNS[1:] if name not in _INDEXED
 )
-_SQLITE_FULL_UPDATE: Final = (
-    "UPDATE lifecycle_items SET "
-    + ", ".join(f"{name} = ?" for name in tables.ITEM_COLUMNS[1:])
-    + " WHERE epc = ?"
+_SQLITE_FULL_SET: Final = "UPDATE lifecycle_items SET " + ", ".join(
+    f"{name} = ?" for name in tables.ITEM_COLUMNS[1:]
 )
+_SQLITE_ROWS: Final = f"SELECT {_COLUMNS}, rowid FROM lifecycle_items WHERE"
+"""SQLite reads each item's ``rowid`` with it: a rewrite then finds the row directly, without a probe
+of the ``epc`` key's index first."""
 
 
 class Db:
@@ -48,6 +47,21 @@ class Db:
         self.driver: Any = self.writer.driver
         self.any = "= ANY(%s)" if self.postgres else "IN (SELECT value FROM json_each(?))"
         """The membership test of one list parameter (:meth:`values`)."""
+        self.rowids: dict[str, int] = {}
+        """SQLite: the ``rowid`` of each item read in this transaction (see :meth:`update_items`)."""
+        self._select = f"SELECT {_COLUMNS} FROM lifecycle_items WHERE" if self.postgres else _SQLITE_ROWS
+
+    def _items_where(self, where: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Item rows (``ITEM_COLUMNS``) matching ``where``; on SQLite their rowids are noted."""
+        found = self.fetch(f"{self._select} {where}", params)
+        if self.postgres:
+            return found
+        rowids = self.rowids
+        rows = []
+        for row in found:
+            rowids[row[0]] = row[-1]
+            rows.append(row[:-1])
+        return rows
 
     def values(self, items: Iterable[Any]) -> Any:
         """A list as one parameter for :attr:`any`."""
@@ -62,14 +76,14 @@ class Db:
 
     # -- items ----------------------------------------------------------------------------------------
 
-    def items(self, epcs: Collection[str]) -> dict[str, Item]:
-        """The stored items of these identifiers."""
+    def items(self, epcs: Collection[str], rows: dict[str, tuple[Any, ...]] | None = None) -> dict[str, Item]:
+        """The stored items of these identifiers (and, into ``rows``, their rows as read)."""
         if not epcs:
             return {}
-        rows = self.fetch(
-            f"SELECT {_COLUMNS} FROM lifecycle_items WHERE epc {self.any}", (self.values(epcs),)
-        )
-        return {row[0]: Item(*row) for row in rows}
+        found = self._items_where(f"epc {self.any}", (self.values(epcs),))
+        if rows is not None:
+            rows.update((row[0], row) for row in found)
+        return {row[0]: Item(*row) for row in found}
 
     def item(self, epc: str) -> Item | None:
         """The stored item of one identifier."""
@@ -82,20 +96,25 @@ class Db:
             row[0] for row in self.fetch("SELECT epc FROM lifecycle_items WHERE parent = ?", (epc,))
         )
 
-    def with_contents(self, items: dict[str, Item], known: Collection[str] = ()) -> dict[str, Item]:
+    def with_contents(
+        self,
+        items: dict[str, Item],
+        known: Collection[str] = (),
+        read: dict[str, tuple[Any, ...]] | None = None,
+    ) -> dict[str, Item]:
         """``items`` and, added to it, every stored item inside them (recursively), except those
-        ``known`` already (their stored rows are stale)."""
+        ``known`` already (their stored rows are stale); the rows as read go into ``read``."""
         frontier = [epc for epc, item in items.items() if item.container]
         depth = 0
         while frontier and depth < _MAX_DEPTH:
             depth += 1
-            rows = self.fetch(
-                f"SELECT {_COLUMNS} FROM lifecycle_items WHERE parent {self.any}", (self.values(frontier),)
-            )
+            rows = self._items_where(f"parent {self.any}", (self.values(frontier),))
             frontier = []
             for row in rows:
                 if row[0] not in items and row[0] not in known:
                     item = items[row[0]] = Item(*row)
+                    if read is not None:
+                        read[row[0]] = row
                     if item.container:
                         frontier.append(item.epc)
         return items
@@ -129,21 +148,21 @@ class Db:
             finally:
                 self.writer.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
             return
-        plain: list[tuple[Any, ...]] = []
-        full: list[tuple[Any, ...]] = []
+        rowids = self.rowids
+        batches: dict[str, list[tuple[Any, ...]]] = {}
         for before, now in changes:
             if now == before:
                 continue
+            rowid = rowids.get(now[0])
+            key, where = (now[0], " WHERE epc = ?") if rowid is None else (rowid, " WHERE rowid = ?")
             if now[1:4] == before[1:4] and now[12] == before[12]:  # gtin, lot, expiry, parent kept
-                plain.append((*now[4:12], *now[13:], now[0]))
+                batches.setdefault(_SQLITE_PLAIN_SET + where, []).append((*now[4:12], *now[13:], key))
             else:
-                full.append((*now[1:], now[0]))
+                batches.setdefault(_SQLITE_FULL_SET + where, []).append((*now[1:], key))
         cursor = self.driver.cursor()
         try:
-            if plain:
-                cursor.executemany(_SQLITE_PLAIN_UPDATE, plain)
-            if full:
-                cursor.executemany(_SQLITE_FULL_UPDATE, full)
+            for sql, params in batches.items():
+                cursor.executemany(sql, params)
         finally:
             cursor.close()
 
@@ -164,6 +183,8 @@ class Db:
     def delete_items(self, epcs: Collection[str]) -> None:
         """Delete these identifiers' items and exceptions."""
         if epcs:
+            for epc in epcs:
+                self.rowids.pop(epc, None)
             self.fetch(f"DELETE FROM lifecycle_items WHERE epc {self.any}", (self.values(epcs),))
             self.fetch(f"DELETE FROM lifecycle_exceptions WHERE epc {self.any}", (self.values(epcs),))
 

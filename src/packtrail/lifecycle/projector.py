@@ -83,11 +83,9 @@ class Batch:
         for f in facts:
             named.update(f.all_epcs)
         named.difference_update(replay.items)
-        stored = db.items(named)
+        stored = db.items(named, rows=self.before)  # the rows as read: what flush() compares with
         if stored:
-            db.with_contents(stored, known=replay.items)
-            for epc, item in stored.items():
-                self.before[epc] = item.row()
+            db.with_contents(stored, known=replay.items, read=self.before)
             replay.add(stored)
         replay.late = []
         for f in facts:

@@ -52,6 +52,7 @@ destroyed or dispensed: the event that did that), ``received_not_shipped`` (an i
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
@@ -100,25 +101,7 @@ class Item:
 
     def row(self) -> tuple[Any, ...]:
         """The ``lifecycle_items`` row."""
-        return (
-            self.epc,
-            self.gtin,
-            self.lot,
-            self.expiry,
-            self.commissioned_pk,
-            self.state,
-            self.reason,
-            self.state_pk,
-            self.disposition,
-            self.owner,
-            self.custodian,
-            self.location,
-            self.parent,
-            self.parent_pk,
-            self.last_time_us,
-            self.last_pk,
-            self.container,
-        )
+        return _ROW(self)
 
     @classmethod
     def new(cls, epc: str) -> Item:
@@ -131,6 +114,9 @@ class Item:
                 gtin = None
         return cls(epc, gtin)
 
+
+_ROW: Final = operator.attrgetter(*(field.name for field in dataclasses.fields(Item)))
+"""An item's fields as one tuple, in ``lifecycle_items`` column order (one C call per row)."""
 
 ExceptionRow = tuple[str, int, str, int | None]
 """``(epc, event_pk, reason, conflicting_pk)``: one ``lifecycle_exceptions`` row."""
