@@ -32,6 +32,12 @@ _SQLITE_PLAIN_SET: Final = "UPDATE lifecycle_items SET " + ", ".join(
 _SQLITE_FULL_SET: Final = "UPDATE lifecycle_items SET " + ", ".join(
     f"{name} = ?" for name in tables.ITEM_COLUMNS[1:]
 )
+_PG_UPDATE: Final = (
+    "UPDATE lifecycle_items AS t SET "
+    + ", ".join(f"{name} = u.{name}" for name in tables.ITEM_COLUMNS[1:])
+    + " FROM lifecycle_changes AS u WHERE t.epc = u.epc"
+)
+"""PostgreSQL: rewrite the items copied into ``lifecycle_changes`` (one index probe each)."""
 _SQLITE_ROWS: Final = f"SELECT {_COLUMNS}, rowid FROM lifecycle_items WHERE"
 """SQLite reads each item's ``rowid`` with it: a rewrite then finds the row directly, without a probe
 of the ``epc`` key's index first."""
@@ -127,26 +133,25 @@ class Db:
     def update_items(self, changes: Iterable[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> None:
         """Rewrite stored items: ``(row as read, row now)`` pairs; unchanged rows are skipped. SQLite
         leaves the indexed columns out of the rows where they did not change (an index is touched only
-        when its columns change); PostgreSQL gets one ``UPDATE … FROM
-        json_populate_recordset(…)`` (it compares the values itself: heap-only updates when no indexed
-        column changes)."""
-        names = tables.ITEM_COLUMNS
+        when its columns change); PostgreSQL copies the rows (binary COPY) into the session's temporary
+        :data:`~packtrail.lifecycle.tables.lifecycle_changes` and runs one ``UPDATE … FROM`` it (heap-only
+        updates when no indexed column changes)."""
         if self.postgres:
-            rows = [dict(zip(names, now, strict=True)) for before, now in changes if now != before]
+            rows = [now for before, now in changes if now != before]
             if not rows:
                 return
-            sets = ", ".join(f"{name} = u.{name}" for name in names[1:])
-            sql = (
-                f"UPDATE lifecycle_items AS t SET {sets}"
-                " FROM json_populate_recordset(NULL::lifecycle_items, %s::json) AS u WHERE t.epc = u.epc"
-            )
+            self.writer.execute(tables.CREATE_CHANGES)
+            self.writer.insert(tables.lifecycle_changes, tables.ITEM_COLUMNS, rows)
             # one index probe per row, however the planner sizes the table (a hash join would read
             # all of it for every capture)
             self.writer.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
             try:
-                self.writer.execute(sql, (orjson.dumps(rows).decode(),))
+                self.writer.execute(_PG_UPDATE)
             finally:
-                self.writer.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
+                self.writer.execute(
+                    "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;"
+                    " DELETE FROM lifecycle_changes"
+                )
             return
         rowids = self.rowids
         batches: dict[str, list[tuple[Any, ...]]] = {}

@@ -30,9 +30,11 @@ from typing import Final
 import sqlalchemy as sa
 
 __all__ = [
+    "CREATE_CHANGES",
     "EXCEPTION_COLUMNS",
     "ITEM_COLUMNS",
     "PROJECTED_THROUGH",
+    "lifecycle_changes",
     "lifecycle_exceptions",
     "lifecycle_items",
     "lifecycle_meta",
@@ -90,6 +92,19 @@ lifecycle_meta: Final = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 """Counters of the projection (row :data:`PROJECTED_THROUGH`)."""
+
+lifecycle_changes: Final = sa.Table(
+    "lifecycle_changes",
+    sa.MetaData(),  # not in ``metadata``: a temporary table of each PostgreSQL session (see below)
+    *(sa.Column(c.name, c.type) for c in lifecycle_items.columns),
+)
+"""PostgreSQL: the items one capture rewrites, copied (binary COPY) into a session's temporary table
+and applied with one ``UPDATE … FROM`` (:meth:`packtrail.lifecycle.db.Db.update_items`)."""
+
+CREATE_CHANGES: Final = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS lifecycle_changes (LIKE lifecycle_items) ON COMMIT DELETE ROWS"
+)
+"""The statement that makes :data:`lifecycle_changes` in a session (a no-op once it exists)."""
 
 ITEM_COLUMNS: Final = tuple(str(c.name) for c in lifecycle_items.columns)
 """``lifecycle_items`` columns in table order (the order of :class:`~packtrail.lifecycle.replay.Item`)."""
