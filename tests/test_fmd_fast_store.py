@@ -26,32 +26,14 @@ from packtrail.fmd.national import NationalSystem
 from packtrail.fmd.states import PackState, Reason
 from packtrail.fmd.storage import PACK_COLUMNS, Storage, open_storage, pack_from_row
 from packtrail.fmd.wire import answer_body, batch_json
+from test_fmd_support import GTIN, UPLOADED_US, seeded_national_storage
 
-GTIN = "09506000134352"
-UPLOADED_US = 1_700_000_000_000_000
 PHARMACY = Client("apo-1", Role.PHARMACY, "LOC-1", "anna")
 
 
 @pytest.fixture
 def storage(store_url: str) -> Iterator[Storage]:
-    opened = open_storage(store_url, role="national", market="DE")
-    with opened.write() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO fmd_products (product_code, scheme, name, owner, uploaded_us) "
-            f"VALUES ('{GTIN}', 'GTIN', 'Testamol', 'mah-1', {UPLOADED_US})"
-        )
-        conn.exec_driver_sql(
-            f"INSERT INTO fmd_product_markets (product_code, market, position) VALUES ('{GTIN}', 'DE', 0)"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO fmd_batches (product_code, batch, expiry, expiry_date, markets, uploaded_us) "
-            f"VALUES ('{GTIN}', 'B1', '301231', '2030-12-31', 'DE', {UPLOADED_US})"
-        )
-        for serial in ("S1", "S2"):
-            conn.exec_driver_sql(
-                "INSERT INTO fmd_packs (product_code, serial, batch, state, uploaded_us) "
-                f"VALUES ('{GTIN}', '{serial}', 'B1', 'ACTIVE', {UPLOADED_US})"
-            )
+    opened = seeded_national_storage(store_url, ("S1", "S2"))
     yield opened
     opened.close()
 

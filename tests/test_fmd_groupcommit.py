@@ -18,32 +18,15 @@ from packtrail.fmd.answers import Answer
 from packtrail.fmd.codes import TransactionCode
 from packtrail.fmd.model import Client, PackRequest, Role
 from packtrail.fmd.national import NationalSystem
-from packtrail.fmd.storage import Storage, open_storage
+from packtrail.fmd.storage import Storage
+from test_fmd_support import GTIN, seeded_national_storage
 
-GTIN = "09506000134352"
 PHARMACY = Client("apo-1", Role.PHARMACY, "LOC-1", "apo-1")
 
 
 @pytest.fixture
 def storage(store_url: str) -> Iterator[Storage]:
-    opened = open_storage(store_url, role="national", market="DE")
-    with opened.write() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO fmd_products (product_code, scheme, name, owner, uploaded_us) "
-            f"VALUES ('{GTIN}', 'GTIN', 'Testamol', 'mah-1', 1700000000000000)"
-        )
-        conn.exec_driver_sql(
-            f"INSERT INTO fmd_product_markets (product_code, market, position) VALUES ('{GTIN}', 'DE', 0)"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO fmd_batches (product_code, batch, expiry, expiry_date, markets, uploaded_us) "
-            f"VALUES ('{GTIN}', 'B1', '301231', '2030-12-31', 'DE', 1700000000000000)"
-        )
-        for serial in ("S1", "S2", "S3"):
-            conn.exec_driver_sql(
-                "INSERT INTO fmd_packs (product_code, serial, batch, state, uploaded_us) "
-                f"VALUES ('{GTIN}', '{serial}', 'B1', 'ACTIVE', 1700000000000000)"
-            )
+    opened = seeded_national_storage(store_url, ("S1", "S2", "S3"))
     yield opened
     opened.close()
 
