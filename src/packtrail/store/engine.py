@@ -139,6 +139,12 @@ def create_store_engine(url: str | None) -> Engine:
     return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
 
+CHECKPOINT_EVENTS: Final = 40_000
+"""Captured events the write-ahead log collects before :class:`Checkpointer` copies it into the
+database file (some 100 MB of log: readers stay fast, and a page changed by several captures is copied
+once)."""
+
+
 class Checkpointer:
     """Copies a SQLite store's write-ahead log into the database file in a thread of its own.
 
@@ -146,19 +152,27 @@ class Checkpointer:
     the commit of a 100,000-event capture would also copy its ~200 MB of pages from the WAL into the
     database file before returning. The capture is durable once committed to the WAL; the store then
     asks this thread for a ``PASSIVE`` checkpoint (it never blocks readers or writers). Other writes
-    keep SQLite's automatic checkpoint, and :meth:`close` checkpoints one last time.
+    keep SQLite's automatic checkpoint, and :meth:`close` checkpoints one last time. The checkpoint is
+    asked for once :data:`CHECKPOINT_EVENTS` events have been captured since the last one.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._waiting = 0
         self._wanted = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="packtrail-checkpoint", daemon=True)
         self._thread.start()
 
-    def request(self) -> None:
-        """Ask for a checkpoint soon (returns at once)."""
-        self._wanted.set()
+    def request(self, events: int = CHECKPOINT_EVENTS) -> None:
+        """Count ``events`` more captured; once :data:`CHECKPOINT_EVENTS` are waiting in the log, ask for
+        a checkpoint soon (returns at once). Checkpointing after every capture would copy a page that
+        each capture changes (an index page, a pack's lifecycle row) once per capture; waiting for a
+        few captures copies it once."""
+        self._waiting += events
+        if self._waiting >= CHECKPOINT_EVENTS:
+            self._waiting = 0
+            self._wanted.set()
 
     def checkpoint(self) -> None:
         """Checkpoint now, in the calling thread."""

@@ -183,7 +183,7 @@ class Store:
             projectors=self._projectors,
         )
         if self._checkpointer is not None and result.captured:
-            self._checkpointer.request()
+            self._checkpointer.request(result.captured)
         self._statistics.captured(result.captured)
         return result
 
