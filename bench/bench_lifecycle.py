@@ -414,6 +414,11 @@ def main() -> None:
         default=10_000,
         help="packs per lot of the with/without runs (whole flows)",
     )
+    parser.add_argument(
+        "--share-only",
+        action="store_true",
+        help="measure only the projection's share (no big store); its own section with --write",
+    )
     parser.add_argument("--traces", type=int, default=300, help="packs traced")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -460,6 +465,20 @@ def main() -> None:
             rows.append(
                 ("projection share of capture", f"{share:.1%}", "<= 30%", f"{0.30 / max(share, 1e-9):.2f}x")
             )
+
+        if args.share_only:
+            table = "| figure | measured | goal | ratio |\n|---|---|---|---|\n" + "\n".join(
+                f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
+            )
+            print(f"\n{backend}, {share_events:,} events with and without the projector\n{table}")
+            if args.write is not None:
+                command = "python bench/bench_lifecycle.py " + " ".join(sys.argv[1:])
+                key = f"{SECTION}_share_{backend.lower()}"
+                title = (
+                    f"Lifecycle projection: share of capture only (bench_lifecycle --share-only), {backend}"
+                )
+                write_results(args.write, {key: (title, table)}, command)
+            return
 
         # 1. the big store (kept for the next run with --keep; loaded once)
         stores.events = args.events
