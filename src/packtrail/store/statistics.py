@@ -136,11 +136,13 @@ class StatisticsKeeper:
             with contextlib.suppress(Exception):  # the next capture asks again
                 first_look = self.base is None
                 events = _last_event_pk(engine)
-                if not first_look or (events >= MIN_EVENTS and not has_statistics(engine)):
+                gather = not first_look or (events >= MIN_EVENTS and not has_statistics(engine))
+                if gather:
                     gather_statistics(engine)
                 with self._lock:
                     self.base = events
-                    self._since = 0
+                    if gather:  # a first look that gathered nothing keeps what captures counted meanwhile
+                        self._since = 0
 
     def close(self) -> None:
         """Stop the thread (a gathering under way finishes first)."""
