@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlalchemy.sql.functions import FunctionElement
 
 from packtrail.store import schema
@@ -86,19 +86,19 @@ from packtrail.store.query_params import (
 )
 
 __all__ = [
-    "Likelihood",
     "MasterData",
     "OnSQLite",
     "Plan",
-    "SortedAfterwards",
     "ViewerLike",
     "condition_clause",
     "count_select",
     "filters",
+    "likelihood",
     "lookup_master_data",
     "page_select",
     "plan_of",
     "sort_keys",
+    "sorted_afterwards",
 ]
 
 EVENTS: Final = schema.events
@@ -583,34 +583,19 @@ def plan_of(query: EventQuery) -> Plan:
     return Plan(followers, narrow, likely)
 
 
-class Likelihood(FunctionElement[bool]):
-    """``likelihood(test, p)`` on SQLite (the planner takes ``p`` as the share of rows the test passes),
-    the bare ``test`` elsewhere."""
+class OnSQLite(FunctionElement[Any]):
+    """One SQL expression written two ways: ``OnSQLite(elsewhere, sqlite)`` compiles to ``sqlite`` on SQLite
+    and to ``elsewhere`` on other databases (the type is ``elsewhere``'s). :func:`filters` uses it for the
+    whole WHERE (patterns written as per-event ``EXISTS`` on SQLite only), for ``likelihood(test, p)`` (the
+    share of rows SQLite's planner takes ``test`` to pass) and for the sort key ``(event_pk + 0)`` (the same
+    order, read from no index, so that SQLite picks the index that finds the rows and sorts them)."""
 
-    type = sa.Boolean()
-    inherit_cache = True
-    name = "likelihood"
-
-
-@compiles(Likelihood)
-def _bare_test(element: Likelihood, compiler: Any, **kw: Any) -> str:
-    test, _ = element.clauses
-    return str(compiler.process(test, **kw))
-
-
-@compiles(Likelihood, "sqlite")
-def _sqlite_likelihood(element: Likelihood, compiler: Any, **kw: Any) -> str:
-    test, probability = element.clauses
-    return f"likelihood({compiler.process(test, **kw)}, {compiler.process(probability, **kw)})"
-
-
-class OnSQLite(FunctionElement[bool]):
-    """One test written two ways: ``OnSQLite(elsewhere, sqlite)`` compiles to ``sqlite`` on SQLite and to
-    ``elsewhere`` on other databases (see :func:`filters`)."""
-
-    type = sa.Boolean()
     inherit_cache = True
     name = "on_sqlite"
+
+    def __init__(self, elsewhere: ColumnElement[Any], sqlite: ColumnElement[Any]) -> None:
+        super().__init__(elsewhere, sqlite)
+        self.type = elsewhere.type
 
 
 @compiles(OnSQLite)
@@ -625,25 +610,15 @@ def _on_sqlite(element: OnSQLite, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(sqlite, **kw))
 
 
-class SortedAfterwards(FunctionElement[int]):
-    """A sort key SQLite cannot read from an index (``event_pk + 0``: the same order), so that it picks
-    the index that finds the rows and sorts them; the bare key elsewhere (see :attr:`Plan.narrow`)."""
-
-    type = sa.BigInteger()
-    inherit_cache = True
-    name = "sorted_afterwards"
+def likelihood(test: ColumnElement[bool], probability: float) -> ColumnElement[bool]:
+    """``test``, marked on SQLite with the share of rows its planner should take it to pass."""
+    return OnSQLite(test, sa.func.likelihood(test, sa.literal_column(repr(probability)), type_=sa.Boolean()))
 
 
-@compiles(SortedAfterwards)
-def _bare_key(element: SortedAfterwards, compiler: Any, **kw: Any) -> str:
-    (key,) = element.clauses
-    return str(compiler.process(key, **kw))
-
-
-@compiles(SortedAfterwards, "sqlite")
-def _sqlite_unindexed_key(element: SortedAfterwards, compiler: Any, **kw: Any) -> str:
-    (key,) = element.clauses
-    return f"({compiler.process(key, **kw)} + 0)"
+def sorted_afterwards(key: ColumnElement[int]) -> ColumnElement[int]:
+    """``key``, but on SQLite ``(key + 0)``: the same order, which no index hands out (see
+    :attr:`Plan.narrow`)."""
+    return OnSQLite(key, Grouping(key + sa.literal_column("0")))
 
 
 def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[ColumnElement[bool]]:
@@ -661,7 +636,7 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
     for condition in query.conditions:
         clause = condition_clause(condition, master)
         if plan.likely_times and isinstance(condition, TimeBound) and condition.column == "event_time_us":
-            clause = Likelihood(clause, sa.literal_column(repr(LIKELY)))
+            clause = likelihood(clause, LIKELY)
         terms.append(clause)
     if not plan.followers:
         return [*terms, *visible]
@@ -727,7 +702,7 @@ def page_select(
         where.append(_after(keys, after, descending))
     ordering = list(keys)
     if query.order_by is None and plan_of(query).narrow:
-        ordering[0] = SortedAfterwards(EVENTS.c.event_pk)
+        ordering[0] = sorted_afterwards(EVENTS.c.event_pk)
     order = [k.desc() if descending else k.asc() for k in ordering]
     return (
         sa.select(
