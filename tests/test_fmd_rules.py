@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from packtrail.fmd import (
     EU_DEFAULT,
     MAX_BULK_PACKS,
+    MIXABLE_CODES,
     POLICIES,
     AlertCode,
     AlertRule,
@@ -20,6 +22,7 @@ from packtrail.fmd import (
     PackRequest,
     PackState,
     Reason,
+    RepeatWarnings,
     ReturnCode,
     Role,
     Situation,
@@ -387,3 +390,113 @@ def test_request_fields_are_checked_and_named() -> None:
     with pytest.raises(FmdInputError) as bad_ppn:
         PackRequest.from_json({**good, "productCode": "110375286415", "scheme": "PPN"})
     assert bad_ppn.value.return_code is R.NMVS_FE_GR_02
+
+
+# --------------------------------------------------------------------------- repeats: Finland's #A10
+
+
+def _dispensed(market: str) -> tuple[World, PackRequest]:
+    world = world_with(market=market)
+    assert world.run(T.G120, PHARMACY_L1, "S1")[0].ok
+    return world, world.request("S1")
+
+
+def _again(world: World, code: TransactionCode, client: Client, repeats: Any) -> Any:
+    views = (world.pack("S1"), world.products[GTIN], world.batches[(GTIN, "L1")])
+    return apply(code, world.request("S1"), *views, client, T0, world.policy, repeats=repeats)
+
+
+def test_finland_warns_three_repeats_then_raises_a10_as_data() -> None:
+    """FiMVS (reference §1.7 step 6, §2.4): repeats 1-3 of a dispense at the same location are
+    NMVS_NC_PCK_19 with a warning and no alert, repeat 4 and later #A10; the pack never changes."""
+    world, _ = _dispensed("FI")
+    counter = iter(range(1, 7))
+    answers = [_again(world, T.G120, PHARMACY_L1, lambda: next(counter)) for _ in range(6)]
+    assert [(o.return_code, o.alert, o.alert_raised, o.repeat, new) for o, new in answers] == [
+        (R.NMVS_NC_PCK_19, None, False, 1, None),
+        (R.NMVS_NC_PCK_19, None, False, 2, None),
+        (R.NMVS_NC_PCK_19, None, False, 3, None),
+        (R.NMVS_NC_PCK_19, AlertCode.A10, True, 4, None),
+        (R.NMVS_NC_PCK_19, AlertCode.A10, True, 5, None),
+        (R.NMVS_NC_PCK_19, AlertCode.A10, True, 6, None),
+    ]
+    assert [o.warning is not None for o, _ in answers] == [True, True, True, False, False, False]
+    assert "repeat 3" in str(answers[2][0].warning) and "#A10" in str(answers[2][0].warning)
+    assert (answers[0][0].state, answers[0][0].reason) == (PackState.INACTIVE, Reason.SUPPLIED)
+
+
+def test_other_markets_raise_a7_on_every_repeat_and_never_count() -> None:
+    def never() -> int:
+        raise AssertionError("a market without repeat warnings must not count")
+
+    for market in ("DE", "FR", "SE"):
+        world, _ = _dispensed(market)
+        for _ in range(5):
+            outcome, _new = _again(world, T.G120, PHARMACY_L1, never)
+            assert (outcome.return_code, outcome.alert, outcome.repeat, outcome.warning) == (
+                R.NMVS_NC_PCK_19, AlertCode.A7, None, None,
+            )  # fmt: skip
+
+
+def test_finland_counts_only_the_step_6_situation() -> None:
+    """The counter is asked only for a repeat of the state at the same location: a verify, a dispense
+    elsewhere (A24), and the first dispense never count."""
+    calls: list[int] = []
+
+    def counter() -> int:
+        calls.append(1)
+        return len(calls)
+
+    world = world_with(market="FI")
+
+    def views() -> tuple[Any, Any, Any]:
+        return world.pack("S1"), world.products[GTIN], world.batches[(GTIN, "L1")]
+
+    first, new = apply(T.G120, world.request("S1"), *views(), PHARMACY_L1, T0, world.policy, repeats=counter)
+    assert first.ok and new is not None
+    world.packs[(GTIN, "S1")] = new
+    verify, _ = apply(T.G110, world.request("S1"), *views(), PHARMACY_L1, T0, world.policy, repeats=counter)
+    elsewhere, _ = apply(
+        T.G120, world.request("S1"), *views(), Client("apo-9", Role.PHARMACY, "L9", "x"), T0, world.policy,
+        repeats=counter,
+    )  # fmt: skip
+    assert (verify.repeat, elsewhere.return_code, elsewhere.alert, calls) == (
+        None, R.NMVS_NC_PCK_22, AlertCode.A24, [],
+    )  # fmt: skip
+    assert _again(world, T.G120, PHARMACY_L1_OTHER_USER, counter)[0].repeat == 1  # same location, other user
+
+
+def test_a_market_that_counts_repeats_needs_the_counter() -> None:
+    world, _ = _dispensed("FI")
+    with pytest.raises(ValueError, match="repeats: the FI policy counts repeats"):
+        _again(world, T.G120, PHARMACY_L1, None)
+    with pytest.raises(ValueError, match="expected a repeat number >= 1"):
+        _again(world, T.G120, PHARMACY_L1, lambda: 0)
+
+
+def test_repeat_warnings_are_policy_data_for_any_market() -> None:
+    """No market name in the engine: the same rule on another market's table behaves the same, and a
+    rule with no warnings alerts on the first repeat."""
+    assert POLICIES["FI"].repeat_warnings == RepeatWarnings(3, AlertRule(True, AlertCode.A10))
+    assert {m for m, p in POLICIES.items() if p.repeat_warnings is not None} == {"FI"}
+    assert POLICIES["FI"].alert_for(Situation.ALREADY_IN_STATE) == AlertRule(True, AlertCode.A7)
+    strict = dataclasses.replace(
+        EU_DEFAULT, repeat_warnings=RepeatWarnings(0, AlertRule(True, AlertCode.A10))
+    )
+    assert strict.repeat_rule(1) == AlertRule(True, AlertCode.A10)
+    lenient = dataclasses.replace(EU_DEFAULT, repeat_warnings=RepeatWarnings(1, AlertRule(False)))
+    assert [lenient.repeat_rule(n) for n in (1, 2)] == [AlertRule(False), AlertRule(False)]
+    assert "an alert" in (lenient.repeat_warnings.warning(1) if lenient.repeat_warnings else "")
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError, match="warnings: expected a number of repeats"):
+            RepeatWarnings(bad, AlertRule(True))  # type: ignore[arg-type]
+
+
+def test_mixed_bulk_codes_are_the_single_pack_operations() -> None:
+    assert [c.value for c in MIXABLE_CODES] == [
+        "G110", "G120", "G121", "G130", "G140", "G141", "G150", "G151", "G160", "G161", "G170", "G171",
+        "G180",
+    ]  # fmt: skip
+    assert all(c.is_single_pack for c in MIXABLE_CODES)
+    with pytest.raises(FmdInputError, match=r"G195 .* is not a bulk verify"):
+        check_bulk_request(T.G195, 3)

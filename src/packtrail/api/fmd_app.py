@@ -63,7 +63,7 @@ def create_national_app(system: NationalSystem, *, clock_control: bool = False) 
     app = FastAPI(
         title=f"packtrail national verification system ({system.market})",
         version="1.0.0",
-        description="NMVS transactions G110 … G188 over JSON, alerts and the audit trail.",
+        description="NMVS transactions G110 … G196 over JSON, alerts and the audit trail.",
         lifespan=lifespan,
         redoc_url=None,
     )

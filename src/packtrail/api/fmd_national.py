@@ -5,8 +5,11 @@ End users (API key):
 
 - ``POST /fmd/v1/packs/{code}`` — G110 … G180 with ``{productCode, serialNumber, batch, expiry,
   clientTrxId}`` or ``{scan, clientTrxId}``; bulk codes (G115 … G185) with ``{clientTrxId, packs: […]}``
-  answer 202 and a ``bulkId``; G188 with ``{bulkId}``.
-- ``GET /fmd/v1/bulk/{bulkId}`` — G188 as a resource.
+  answer 202 and a ``bulkId``; G188 with ``{bulkId}``; G195 with ``{clientTrxId, packs: [{code,
+  productCode, serialNumber, batch, expiry} | {code, scan}]}`` (each pack names its own single-pack
+  operation) answers 202 and a ``bulkId``; G196 with ``{bulkId}`` fetches a G195 result (G188 a
+  G1x5/G1x7 one; asked crosswise, the answer is ``NMVS_FE_REQ_02``).
+- ``GET /fmd/v1/bulk/{bulkId}`` — a bulk's results as a resource (G188 and G196 alike).
 - ``GET /fmd/v1/alerts``, ``GET /fmd/v1/alerts/feed?after=N``, ``GET /fmd/v1/alerts/{id}``,
   ``POST /fmd/v1/alerts/{id}/status`` ``{status, reason}``.
 - ``GET /fmd/v1/audit?productCode=&serialNumber=&after=`` — the caller's own entries (the authority: all).
@@ -31,13 +34,13 @@ def national_router(system: NationalSystem, *, clock_control: bool = False) -> A
     router = APIRouter()
     storage = system.storage
 
-    @router.post("/fmd/v1/packs/{code}", tags=["transactions"], summary="An NMVS transaction (G110 … G188)")
+    @router.post("/fmd/v1/packs/{code}", tags=["transactions"], summary="An NMVS transaction (G110 … G196)")
     async def pack_transaction(code: str, request: Request) -> Response:
         client = authenticate(request, storage)
         body = await json_body(request)
         return respond(await system.transact(code, body, client))
 
-    @router.get("/fmd/v1/bulk/{bulk_id}", tags=["transactions"], summary="G188: a bulk transaction's results")
+    @router.get("/fmd/v1/bulk/{bulk_id}", tags=["transactions"], summary="G188/G196: a bulk transaction's results")
     async def bulk_result(bulk_id: str, request: Request) -> Response:
         client = authenticate(request, storage)
         return respond(await system.bulk.fetch(bulk_id, client))

@@ -40,7 +40,14 @@ hash-chained audit trail), :mod:`~packtrail.fmd.alerts`, :mod:`~packtrail.fmd.ou
 durable queue), :mod:`~packtrail.fmd.cli` (``packtrail fmd …``).
 """
 
-from packtrail.fmd.bulk import MAX_BULK_PACKS, bulk_return_code, check_bulk_request
+from packtrail.fmd.bulk import (
+    MAX_BULK_PACKS,
+    MIXABLE_CODES,
+    MixedBulk,
+    bulk_return_code,
+    check_bulk_request,
+    read_mixed_bulk,
+)
 from packtrail.fmd.codes import AlertCode, Operation, OperationKind, ReturnCode, TransactionCode
 from packtrail.fmd.errors import FmdInputError, ScanError, UploadRejected
 from packtrail.fmd.idempotency import RecordedTransaction, replay, request_fingerprint
@@ -60,6 +67,7 @@ from packtrail.fmd.policy import (
     UNDO_WINDOW,
     AlertRule,
     MarketPolicy,
+    RepeatWarnings,
     Situation,
     UndoAuthority,
     policy_for,
@@ -81,6 +89,7 @@ __all__ = [
     "BATCH_LEVEL_REASONS",
     "EU_DEFAULT",
     "MAX_BULK_PACKS",
+    "MIXABLE_CODES",
     "NEVER_REVERSIBLE",
     "POLICIES",
     "UNDO_WINDOW",
@@ -92,6 +101,7 @@ __all__ = [
     "Client",
     "FmdInputError",
     "MarketPolicy",
+    "MixedBulk",
     "Operation",
     "OperationKind",
     "PackRecord",
@@ -101,6 +111,7 @@ __all__ = [
     "ProductUpload",
     "Reason",
     "RecordedTransaction",
+    "RepeatWarnings",
     "ReturnCode",
     "Role",
     "ScanError",
@@ -118,6 +129,7 @@ __all__ = [
     "effective_status",
     "parse_transaction_code",
     "policy_for",
+    "read_mixed_bulk",
     "read_request",
     "read_scan",
     "recall_batch",

@@ -1,4 +1,5 @@
-"""Bulk transactions (G115 … G185) of a national system: queued, processed in chunks, fetched with G188.
+"""Bulk transactions of a national system — G115 … G185 and the mixed G195 — queued, processed in
+chunks, fetched with G188 (G196 for G195).
 
 A bulk submission is answered at once (HTTP 202) with the job id (``bulkId``); the packs are
 stored with the job. A worker processes them :data:`BULK_CHUNK` at a time, each chunk in one
@@ -16,11 +17,24 @@ intermarket transaction). A pack other markets hold too takes the synchronised s
 G188 (``GET /fmd/v1/bulk/{bulkId}``) returns ``NMVS_FI_BAT_01`` while the job runs, then the
 per-pack results and the overall code (``NMVS_SUCCESS``, ``NMVS_NC_PCK_24`` when some packs
 failed, ``NMVS_NC_PCK_17`` when all did).
+
+A **mixed bulk** (G195, reference §2.2) lists packs that each name their own single-pack operation
+(:func:`packtrail.fmd.bulk.read_mixed_bulk`). It is the same job on the same machinery: the chunk is
+worked out pack by pack in the submitted order, each pack through the rules as its own code (a
+dispense and its undo of one pack in one list see each other, as one by one), and each per-pack
+result names its operation (``transaction``). Its results are fetched with G196; G188 on a G195 job,
+and G196 on a G1x5/G1x7 job, are refused with ``NMVS_FE_REQ_02`` (the reference does not say that
+NMVS accepts either crosswise, so packtrail does not guess) — ``GET /fmd/v1/bulk/{bulkId}`` serves both.
+
+A state a pack is already in, asked again at the same location, is counted as in the single-pack
+path (:meth:`packtrail.fmd.storage.Storage.count_repeat`, in the chunk's transaction), so a FiMVS
+node warns three repeats and raises #A10 from the fourth on in a bulk exactly as one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import threading
@@ -39,7 +53,13 @@ from packtrail.fmd import audit
 from packtrail.fmd import schema as t
 from packtrail.fmd.access import may_read_entry, may_see_product
 from packtrail.fmd.answers import Answer
-from packtrail.fmd.bulk import bulk_return_code, check_bulk_request
+from packtrail.fmd.bulk import (
+    bulk_return_code,
+    check_bulk_request,
+    mixed_entry_code,
+    mixed_pack_request,
+    read_mixed_bulk,
+)
 from packtrail.fmd.clock import from_us, to_us
 from packtrail.fmd.codes import ReturnCode, TransactionCode
 from packtrail.fmd.errors import FmdInputError
@@ -89,7 +109,7 @@ class _ChunkDone:
     and the multi-market packs still to run on the synchronised path."""
 
     codes: list[str]
-    deferred: list[tuple[int, PackRequest]]
+    deferred: list[tuple[int, TransactionCode, PackRequest]]
 
 
 def _abandon(computing: asyncio.Future[_Prepared]) -> None:
@@ -159,15 +179,24 @@ class BulkJobs:
                 self.queue.put_nowait(job_id)
 
     async def submit(self, code: TransactionCode, body: Mapping[str, Any], client: Client) -> Answer:
-        """Queue a bulk transaction; answers 202 with the job id (``bulkId``) at once."""
-        packs = body.get("packs")
-        if not isinstance(packs, list):
-            raise FmdInputError("packs", f"expected a list of packs, found {type(packs).__name__}")
-        check_bulk_request(code, len(packs))
-        for index, item in enumerate(packs):
-            if not isinstance(item, dict):
-                raise FmdInputError(f"packs[{index}]", "expected an object with the pack's fields or a scan")
-        trx = body.get("clientTrxId")
+        """Queue a bulk transaction (G1x5, G1x7, or the mixed G195); answers 202 with the job id
+        (``bulkId``) at once. Raises :class:`FmdInputError` for a request that cannot be queued."""
+        packs: list[Any]
+        trx: object
+        if code is TransactionCode.G195:
+            mixed = read_mixed_bulk(body)  # each pack's code checked here, its fields when the job runs
+            packs, trx = mixed.packs, mixed.client_trx_id
+        else:
+            listed = body.get("packs")
+            if not isinstance(listed, list):
+                raise FmdInputError("packs", f"expected a list of packs, found {type(listed).__name__}")
+            check_bulk_request(code, len(listed))
+            for index, item in enumerate(listed):
+                if not isinstance(item, dict):
+                    raise FmdInputError(
+                        f"packs[{index}]", "expected an object with the pack's fields or a scan"
+                    )
+            packs, trx = listed, body.get("clientTrxId")
         if not isinstance(trx, str) or not 1 <= len(trx) <= 100:
             raise FmdInputError("clientTrxId", f"expected 1 to 100 characters of text, found {trx!r}")
         answer, queued = await self.system.run_db(self._queue, code, packs, trx, client)
@@ -267,7 +296,8 @@ class BulkJobs:
         packs = orjson.loads(job["packs"])
         client = client_from_json(orjson.loads(job["client"]))
         code = TransactionCode(job["code"])
-        single_code = check_bulk_request(code, len(packs))
+        # G195: each pack names its own code (None here); the others: one single-pack code for all.
+        single_code = None if code is TransactionCode.G195 else check_bulk_request(code, len(packs))
         codes: dict[int, list[str]] = {}  # the per-pack return codes of the chunks processed in this run
         overlap = self.system.storage.dialect == "postgresql"
         for chunk in range(0, (len(packs) + BULK_CHUNK - 1) // BULK_CHUNK):
@@ -293,7 +323,7 @@ class BulkJobs:
             else:
                 done = await self.system.run_db(self._chunk, job_id, chunk, packs, single_code, client)
             if done.deferred:
-                answered = await self._deferred(job_id, chunk, done.deferred, single_code, client)
+                answered = await self._deferred(job_id, chunk, done.deferred, client)
                 for i, body in answered.items():
                     done.codes[i] = body["returnCode"]
             codes[chunk] = done.codes
@@ -341,16 +371,17 @@ class BulkJobs:
         return True
 
     def _chunk(
-        self, job_id: str, chunk: int, packs: list[Any], code: TransactionCode, client: Client
+        self, job_id: str, chunk: int, packs: list[Any], code: TransactionCode | None, client: Client
     ) -> _ChunkDone:
         """Process one chunk in one store transaction (:meth:`_compute`, then :meth:`_write`); returns
-        its return codes and the multi-market packs left for the synchronised path."""
+        its return codes and the multi-market packs left for the synchronised path. ``code``: the
+        single-pack code of every pack, or None for a mixed bulk (each pack names its own)."""
         prepared = self._compute(job_id, chunk, packs, code, client)
         self._write(prepared)
         return prepared.done
 
     def _compute(
-        self, job_id: str, chunk: int, packs: list[Any], code: TransactionCode, client: Client
+        self, job_id: str, chunk: int, packs: list[Any], code: TransactionCode | None, client: Client
     ) -> _Prepared:
         """Open the chunk's store transaction and work the chunk out, set-based: one read of all its
         packs, the rules pack by pack in memory (alerts are stored as they are raised); the writes are
@@ -359,7 +390,11 @@ class BulkJobs:
         Each pack gets what its single-pack transaction would do (:meth:`NationalSystem._local`): the
         rules of :func:`~packtrail.fmd.rules.apply` on the pack as the chunks before it left it (a pack
         listed twice sees its first change; a chunk computed before an earlier one committed sees that
-        one's changes through :attr:`_unsettled`), an alert when one is raised, an audit entry, its answer."""
+        one's changes through :attr:`_unsettled`), an alert when one is raised, an audit entry, its answer.
+        ``code`` is the single-pack code of every pack, or None for a mixed bulk (G195), whose packs each
+        name their own. A pack held by other markets too goes to the synchronised single-pack path after
+        the chunk (:meth:`_deferred`), and so does every later entry of the same pack in the chunk, so
+        that they still see each other in order."""
         system = self.system
         storage = system.storage
         start = chunk * BULK_CHUNK
@@ -368,17 +403,29 @@ class BulkJobs:
         now_us = to_us(now)
         results: list[Any] = [None] * len(items)
         codes: list[str] = [""] * len(items)
-        requests: list[tuple[int, PackRequest]] = []
+        requests: list[tuple[int, TransactionCode, PackRequest]] = []
         for i, item in enumerate(items):
+            per_pack = f"{job_id}#{start + i}"
+            item_code = code
             try:
-                requests.append((i, read_request({**item, "clientTrxId": f"{job_id}#{start + i}"})))
+                if code is None:
+                    item_code = mixed_entry_code(start + i, item)
+                    request = mixed_pack_request(start + i, item, per_pack)[1]
+                else:
+                    request = read_request({**item, "clientTrxId": per_pack})
+                assert item_code is not None
+                requests.append((i, item_code, request))
             except FmdInputError as exc:
-                results[i] = error_body(exc.return_code, exc.reason, field=f"packs[{start + i}].{exc.field}")
+                field = exc.field if code is None else f"packs[{start + i}].{exc.field}"
+                results[i] = error_body(exc.return_code, exc.reason, field=field)
+                if item_code is not None:
+                    results[i]["transaction"] = item_code.value
                 codes[i] = exc.return_code.value
-        deferred: list[tuple[int, PackRequest]] = []
+        deferred: list[tuple[int, TransactionCode, PackRequest]] = []
+        deferred_packs: set[tuple[str, str]] = set()
         # What every pack of the chunk shares: the client, the transaction, the time.
         actor, role, location, user = client.client_id, client.role.value, client.location, client.user
-        action, market, policy = code.value, system.market, system.policy
+        market, policy = system.market, system.policy
         synchronised = system.hub_url is not None
         dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
         transaction = storage.write()
@@ -388,7 +435,7 @@ class BulkJobs:
                 self._unsettled_lock
             ):  # taken before the read: a chunk committing meanwhile is seen either way
                 unsettled = dict(self._unsettled)
-            found = storage.get_packs(conn, [(r.product_code, r.serial) for _, r in requests])
+            found = storage.get_packs(conn, [(r.product_code, r.serial) for _, _, r in requests])
             for key in found.keys() & unsettled.keys():
                 found[key] = unsettled[key]
             # A chunk is mostly one product and batch: look each up once (from memory when known).
@@ -396,11 +443,15 @@ class BulkJobs:
             batches: dict[tuple[str, str], Batch | None] = {}
             elsewhere: dict[tuple[str, str], bool] = {}  # batch held by other markets too
             retention: dict[tuple[date | None, int | None], int] = {}
-            details: dict[tuple[Any, Any, Any], str] = {}
+            details: dict[tuple[Any, Any, Any, Any], str] = {}
             changes: list[PackRecord] = []
             entries: list[tuple[Any, ...]] = []
-            for i, request in requests:
+            for i, pack_code, request in requests:
                 pc, serial = request.product_code, request.serial
+                if (pc, serial) in deferred_packs:  # an earlier entry of this pack waits for the sync path
+                    deferred.append((i, pack_code, request))
+                    results[i] = {"returnCode": "pending"}
+                    continue
                 if pc not in products:
                     products[pc] = system.product_of(conn, pc)
                 prod = products[pc]
@@ -421,13 +472,17 @@ class BulkJobs:
                     if (pc, pack.batch) not in batches:
                         batches[(pc, pack.batch)] = system.batch_of(conn, pc, pack.batch)
                     pack_batch = batches[(pc, pack.batch)]
-                outcome, new = apply(code, request, pack, prod, req_batch, client, now, policy)
+                outcome, new = apply(
+                    pack_code, request, pack, prod, req_batch, client, now, policy,
+                    repeats=functools.partial(system.count_repeat, conn, pack, client),
+                )  # fmt: skip
                 if new is not None and synchronised and req_batch is not None:
                     key = (pc, request.batch)
                     if key not in elsewhere:
                         elsewhere[key] = any(m != market for m in req_batch.markets)
                     if elsewhere[key]:
-                        deferred.append((i, request))
+                        deferred.append((i, pack_code, request))
+                        deferred_packs.add((pc, serial))
                         results[i] = {"returnCode": "pending"}
                         continue
                 trx_id = f"{job_id}-{start + i}"
@@ -446,18 +501,20 @@ class BulkJobs:
                 if keep is None:
                     uploaded = None if uploaded_us is None else from_us(uploaded_us)
                     keep = retention[(expiry, uploaded_us)] = to_us(audit.retain_until(now, expiry, uploaded))
-                # The entry's detail depends on the job and the outcome's state, reason and alert only.
-                facts = (outcome.state, outcome.reason, outcome.alert)
+                # The entry's detail depends on the job and the outcome's state, reason, alert and repeat only.
+                facts = (outcome.state, outcome.reason, outcome.alert, outcome.repeat)
                 detail = details.get(facts)
                 if detail is None:
-                    shown = {"bulkId": job_id, "state": facts[0], "reason": facts[1]}  # enums: their values
+                    shown: dict[str, Any] = {"bulkId": job_id, "state": facts[0], "reason": facts[1]}
                     if facts[2] is not None:
                         shown["alert"] = facts[2]
+                    if facts[3] is not None:
+                        shown["repeat"] = facts[3]
                     detail = details[facts] = dumps(shown, option=sort_keys).decode()
                 # The values of audit.AuditEntry(…).row(), in its order.
                 entries.append(
                     (
-                        now_us, actor, role, location, user, action, pc, serial, request.batch,
+                        now_us, actor, role, location, user, pack_code.value, pc, serial, request.batch,
                         request.client_trx_id, trx_id, return_code,
                         detail, keep,
                     )
@@ -493,14 +550,13 @@ class BulkJobs:
         self,
         job_id: str,
         chunk: int,
-        deferred: list[tuple[int, PackRequest]],
-        code: TransactionCode,
+        deferred: list[tuple[int, TransactionCode, PackRequest]],
         client: Client,
     ) -> dict[int, Any]:
-        """Run the multi-market packs of a chunk as single-pack transactions and store their answers in
-        the chunk's results; returns them by index in the chunk."""
+        """Run the multi-market packs of a chunk as single-pack transactions, in the chunk's order, and
+        store their answers in the chunk's results; returns them by index in the chunk."""
         done: dict[int, Any] = {}
-        for i, request in deferred:
+        for i, code, request in deferred:
             answer = await self.system.single(code, request, client, forward=False)
             done[i] = answer.body
 
@@ -540,14 +596,20 @@ class BulkJobs:
                 )
             )
 
-    async def fetch(self, job_id: str, client: Client) -> Answer:
-        """G188: the per-pack results of a bulk job and its overall code, or ``NMVS_FI_BAT_01`` while it runs.
+    async def fetch(self, job_id: str, client: Client, *, via: TransactionCode | None = None) -> Answer:
+        """G188 / G196: the per-pack results of a bulk job and its overall code, or ``NMVS_FI_BAT_01``
+        while it runs; ``NMVS_FE_TX_02`` (404) for an id that is unknown or not the client's own.
+
+        ``via`` is the fetch code the client sent: G196 fetches a mixed bulk (G195), G188 every other
+        bulk; the other pairing is refused with ``NMVS_FE_REQ_02`` (HTTP 400, field ``bulkId``) naming
+        the code to use — the reference (§2.2) pairs G195 with G196 and does not say NMVS takes either
+        crosswise. ``None`` (``GET /fmd/v1/bulk/{bulkId}``, the job as a resource) serves both.
 
         The body's ``results`` is the stored JSON as an :class:`orjson.Fragment` (see :func:`_joined`):
         ``orjson.dumps`` of the body gives the JSON answer; read it back to look at the packs in process."""
-        return await self.system.run_db(self._fetch, job_id, client)
+        return await self.system.run_db(self._fetch, job_id, client, via)
 
-    def _fetch(self, job_id: str, client: Client) -> Answer:
+    def _fetch(self, job_id: str, client: Client, via: TransactionCode | None = None) -> Answer:
         with self.system.storage.read() as conn:
             jobs = t.bulk_jobs.c
             job = (
@@ -562,6 +624,20 @@ class BulkJobs:
             )  # fmt: skip
             if job is None or not may_read_entry(client, job["client_id"]):
                 return Answer(404, error_body(ReturnCode.NMVS_FE_TX_02, f"no bulk transaction {job_id!r}"))
+            if via is not None:
+                mixed = job["code"] == TransactionCode.G195.value
+                wanted = TransactionCode.G196 if mixed else TransactionCode.G188
+                if via is not wanted:
+                    what = "a mixed bulk (G195)" if mixed else f"a {job['code']} bulk"
+                    return Answer(
+                        400,
+                        error_body(
+                            ReturnCode.NMVS_FE_REQ_02,
+                            f"bulk {job_id!r} is {what}: fetch its results with {wanted.value}, "
+                            f"not {via.value}",
+                            field="bulkId",
+                        ),
+                    )
             body: dict[str, Any] = {
                 "bulkId": job_id,
                 "transaction": job["code"],

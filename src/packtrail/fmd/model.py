@@ -285,6 +285,12 @@ class TransactionOutcome:
     """For a batch mismatch: the batch on file for the serial ("what is on file")."""
     on_file_expiry: str | None = None
     """For an expiry mismatch: the expiry on file for the batch."""
+    repeat: int | None = None
+    """For a state the pack is already in at this location, in a market that counts repeats
+    (:attr:`~packtrail.fmd.policy.MarketPolicy.repeat_warnings`): which repeat this was, 1 for the first."""
+    warning: str | None = None
+    """A warning for the user when the answer is one instead of an alert (FiMVS: the first repeats of a
+    double scan, before #A10)."""
 
     @property
     def ok(self) -> bool:

@@ -20,7 +20,14 @@ Two cases leave the node:
   wait for it (one lock per pack); the pack is written here with a compare-and-set
   on the state the others confirmed, and put back in the others if that fails.
 
-Bulk transactions (G115 … G185) are :mod:`packtrail.fmd.bulkjobs`. On SQLite the
+A state change asked for a pack already in that state at the same location is counted, per pack and
+location, in the store (``fmd_repeats``, :meth:`Storage.count_repeat`) when the market's policy warns
+before alerting (:class:`~packtrail.fmd.policy.RepeatWarnings`: FiMVS answers three repeats with a
+warning, then raises #A10); the count commits with the answer, so it survives a restart, and a replayed
+``clientTrxId`` — answered from the stored answer before the rules run — is not counted.
+
+Bulk transactions (G115 … G185, and the mixed G195 fetched with G196) are
+:mod:`packtrail.fmd.bulkjobs`. On SQLite the
 store work runs on the event loop (it takes well under a millisecond); on
 PostgreSQL in worker threads. Products and batches are kept in memory
 (:mod:`packtrail.fmd.masterdata`): run one process per store.
@@ -218,12 +225,15 @@ class NationalSystem:
     # -- single-pack transactions -------------------------------------------------------------------
 
     async def transact(self, code_text: str, body: Mapping[str, Any], client: Client) -> Answer:
-        """``POST /fmd/v1/packs/{code}``: a single-pack transaction, a bulk submission, or G188."""
+        """``POST /fmd/v1/packs/{code}``: a single-pack transaction, a bulk submission (G1x5, G1x7, the
+        mixed G195), or the fetch of a bulk's results (G188 for G1x5/G1x7, G196 for G195)."""
         try:
             code = parse_transaction_code(code_text)
             kind = code.operation.kind
             if kind is OperationKind.FETCH_RESULT:
-                return await self.bulk.fetch(str(body.get("bulkId", body.get("refTrxId", ""))), client)
+                return await self.bulk.fetch(
+                    str(body.get("bulkId", body.get("refTrxId", ""))), client, via=code
+                )
             if code.operation.bulk:
                 return await self.bulk.submit(code, body, client)
             request = read_request(body)
@@ -275,6 +285,15 @@ class NationalSystem:
             pack_batch = self.batch_of(conn, request.product_code, pack.batch)
         return PackViews(product, batch, pack, uploaded_us, pack_batch)
 
+    def count_repeat(self, conn: Connection, pack: PackRecord | None, client: Client) -> int:
+        """Count a request for the state ``pack`` is already in at ``client``'s location (the durable
+        counter of :meth:`Storage.count_repeat`, in the caller's transaction); returns its number."""
+        if pack is None or pack.last_change is None:
+            raise ValueError("pack: a repeat is counted on a pack with a last state change")
+        return self.storage.count_repeat(
+            conn, pack.product_code, pack.serial, client.location, pack.last_change.at
+        )
+
     def _replay(
         self,
         conn: Connection,
@@ -322,7 +341,10 @@ class NationalSystem:
                     field="productCode",
                 ),
             )
-        outcome, new = apply(code, request, views.pack, views.product, views.batch, client, now, self.policy)
+        outcome, new = apply(
+            code, request, views.pack, views.product, views.batch, client, now, self.policy,
+            repeats=lambda: self.count_repeat(conn, views.pack, client),
+        )  # fmt: skip
         if outcome.intermarket and forward and self.hub_url is not None:
             return _Forward()
         if (
@@ -396,6 +418,8 @@ class NationalSystem:
         }
         if outcome.alert is not None:
             info["alert"] = outcome.alert.value
+        if outcome.repeat is not None:
+            info["repeat"] = outcome.repeat
         if alert_id is not None:
             info["alertId"] = alert_id
         if detail:

@@ -24,6 +24,19 @@ difference is one entry in its table:
 >>> de.alert_for(Situation.UNDO_WINDOW_EXCEEDED)
 AlertRule(alert=True, hub_code=None)
 
+A pack asked again for the state it is already in, at the same location (step 6 of §1.7,
+a double scan), is alert A7 on every repeat in most markets. FiMVS warns the first three
+repeats and raises #A10 from the fourth on (§1.7 step 6, §2.4, catalogue EU-10) — again data,
+a :class:`RepeatWarnings` on the policy:
+
+>>> fi = policy_for("FI")
+>>> fi.repeat_warnings
+RepeatWarnings(warnings=3, then=AlertRule(alert=True, hub_code=<AlertCode.A10: 'A10'>))
+>>> [fi.repeat_rule(n).hub_code for n in (1, 2, 3, 4, 5)]
+[None, None, None, <AlertCode.A10: 'A10'>, <AlertCode.A10: 'A10'>]
+>>> de.repeat_warnings is None, de.repeat_rule(1) == de.repeat_rule(9) == de.alert_for(Situation.ALREADY_IN_STATE)
+(True, True)
+
 The law holds in every market: no table can make a stolen or destroyed pack revertible.
 
 >>> import dataclasses
@@ -54,6 +67,7 @@ __all__ = [
     "UNDO_WINDOW",
     "AlertRule",
     "MarketPolicy",
+    "RepeatWarnings",
     "Situation",
     "UndoAuthority",
     "policy_for",
@@ -114,6 +128,47 @@ NO_ALERT = AlertRule(False)
 """The rule of a situation that is a return code only."""
 
 
+@dataclass(frozen=True, slots=True)
+class RepeatWarnings:
+    """How a market answers a pack asked again for the state it is already in, at the same location
+    (:attr:`Situation.ALREADY_IN_STATE`, ``NMVS_NC_PCK_19``): the first :attr:`warnings` repeats get
+    the return code with a warning and no alert, every later repeat the alert rule :attr:`then`.
+
+    FiMVS: three warnings, then #A10 "pack already supplied at this location" (reference §1.7 step 6,
+    §2.4). Repeats are counted per pack and location since the pack entered its current state (a new
+    state change starts the count again); an idempotent replay of a request is not a repeat.
+
+    >>> rule = RepeatWarnings(3, AlertRule(True, AlertCode.A10))
+    >>> rule.warning(2)
+    'repeat 2 of this state change at this location: warning only, no alert; from repeat 4 on, #A10 is raised'
+    >>> RepeatWarnings(-1, rule.then)
+    Traceback (most recent call last):
+    ...
+    ValueError: warnings: expected a number of repeats >= 0, found -1
+    """
+
+    warnings: int
+    """How many repeats are answered with a warning (no alert) before the alert rule applies."""
+    then: AlertRule
+    """The alert rule of every repeat after the warnings (FiMVS: an alert with hub code #A10)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.warnings, bool) or not isinstance(self.warnings, int) or self.warnings < 0:
+            raise ValueError(f"warnings: expected a number of repeats >= 0, found {self.warnings!r}")
+
+    def warns(self, repeat: int) -> bool:
+        """True when repeat number ``repeat`` (1 for the first repeat) is answered with a warning only."""
+        return repeat <= self.warnings
+
+    def warning(self, repeat: int) -> str:
+        """The warning the answer to repeat ``repeat`` carries (for a repeat that :meth:`warns`)."""
+        then = self.then.hub_code.hub_label if self.then.hub_code is not None else "an alert"
+        return (
+            f"repeat {repeat} of this state change at this location: warning only, no alert; "
+            f"from repeat {self.warnings + 1} on, {then} is raised"
+        )
+
+
 class UndoAuthority(StrEnum):
     """Who may revert a decommissioning (DR Art. 13(1)(a); the NMVS adds the same user)."""
 
@@ -143,6 +198,10 @@ class MarketPolicy:
     """Who may revert a decommissioning."""
     alerts: Mapping[Situation, AlertRule]
     """Which situations raise which alert; a situation not listed raises none."""
+    repeat_warnings: RepeatWarnings | None = None
+    """When set, repeats of :attr:`Situation.ALREADY_IN_STATE` are counted (per pack and location) and
+    answered by this rule instead of the situation's entry in :attr:`alerts`; ``None``: every repeat
+    gets that entry (A7 in the EMVS default)."""
 
     def __post_init__(self) -> None:
         for reason in self.decommission_roles:
@@ -166,6 +225,16 @@ class MarketPolicy:
     def alert_for(self, situation: Situation) -> AlertRule:
         """The alert rule of ``situation`` in this market."""
         return self.alerts.get(situation, NO_ALERT)
+
+    def repeat_rule(self, repeat: int) -> AlertRule:
+        """The alert rule of repeat number ``repeat`` (1 for the first) of a state the pack is already in
+        at this location: a warning (no alert) while :attr:`repeat_warnings` says so, else the rule of
+        :attr:`Situation.ALREADY_IN_STATE`."""
+        if self.repeat_warnings is None:
+            return self.alert_for(Situation.ALREADY_IN_STATE)
+        if self.repeat_warnings.warns(repeat):
+            return NO_ALERT
+        return self.repeat_warnings.then
 
     def may_decommission(self, role: Role, reason: Reason) -> bool:
         """True when the market offers ``reason`` and ``role`` may set it."""
@@ -221,7 +290,10 @@ EMVS_MARKETS: tuple[str, ...] = (
 
 _FI = EU_DEFAULT.for_market("FI")
 _FI = dataclasses.replace(
-    _FI, alerts={**_FI.alerts, Situation.UNDO_WINDOW_EXCEEDED: AlertRule(True, AlertCode.A4)}
+    _FI,
+    alerts={**_FI.alerts, Situation.UNDO_WINDOW_EXCEEDED: AlertRule(True, AlertCode.A4)},
+    # FiMVS 11220200/201: "already supplied here" warns three times, then #A10 (reference §1.7 step 6).
+    repeat_warnings=RepeatWarnings(3, AlertRule(True, AlertCode.A10)),
 )
 
 POLICIES: Mapping[str, MarketPolicy] = MappingProxyType(

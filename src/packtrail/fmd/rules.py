@@ -17,7 +17,7 @@ step  condition                                   return code         alert
 3     batch known, serial unknown                 NMVS_NC_PC_02       A3
 4     serial on file under another batch          NMVS_FE_LOT_13      A68
 5     expiry differs from the batch's             NMVS_FE_LOT_12      A52
-6     already in that state, set here             NMVS_NC_PCK_19      A7
+6     already in that state, set here             NMVS_NC_PCK_19      A7 (FI: 3 warnings, then A10)
 7     inactive for another reason / elsewhere     NMVS_NC_PCK_22      A24
 8     undo does not match the inactive reason     NMVS_NC_PCK_06      A24
 9     undo after the window                       NMVS_NC_PCK_20      (policy)
@@ -55,10 +55,26 @@ The same dispense again at the same pharmacy is "already in the requested state"
 >>> outcome, again = apply(TransactionCode.G120, request, new, product, batch, pharmacy, now, policy_for("DE"))
 >>> outcome.return_code.value, outcome.alert.value, again
 ('NMVS_NC_PCK_19', 'A7', None)
+
+In Finland the same repeat is a warning the first three times and #A10 from the fourth on. The
+engine does not keep the count — it is durable state of the node — but asks for it, through
+``repeats``, only when a repeat happens in a market that counts them; the callable counts this
+repeat and returns its number:
+
+>>> fi = policy_for("FI")
+>>> count = iter(range(1, 10))
+>>> answers = [apply(TransactionCode.G120, request, new, product, batch, pharmacy, now, fi,
+...                  repeats=lambda: next(count))[0] for _ in range(5)]
+>>> [(a.return_code.value, a.alert, a.repeat) for a in answers]  # doctest: +NORMALIZE_WHITESPACE
+[('NMVS_NC_PCK_19', None, 1), ('NMVS_NC_PCK_19', None, 2), ('NMVS_NC_PCK_19', None, 3),
+ ('NMVS_NC_PCK_19', <AlertCode.A10: 'A10'>, 4), ('NMVS_NC_PCK_19', <AlertCode.A10: 'A10'>, 5)]
+>>> answers[0].warning
+'repeat 1 of this state change at this location: warning only, no alert; from repeat 4 on, #A10 is raised'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from packtrail.fmd.codes import OperationKind, ReturnCode, TransactionCode
@@ -149,6 +165,8 @@ def apply(
     client: Client,
     now: datetime,
     policy: MarketPolicy,
+    *,
+    repeats: Callable[[], int] | None = None,
 ) -> tuple[TransactionOutcome, PackRecord | None]:
     """Run one single-pack transaction (or one pack of a bulk request) through the rules.
 
@@ -159,6 +177,12 @@ def apply(
 
     Returns the answer and the new pack record, or ``None`` when the pack does not change (every
     rejected request, and every verify). ``now`` must be timezone-aware.
+
+    ``repeats`` is the node's durable repeat counter: called (once) only when the request asks for the
+    state the pack is already in at the client's location and ``policy`` counts such repeats
+    (:attr:`~packtrail.fmd.policy.MarketPolicy.repeat_warnings`), it counts this repeat — per pack and
+    location, since the pack's last state change — and returns its number, 1 for the first. A market
+    that counts repeats needs it (a :class:`ValueError` otherwise); the others never call it.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now: expected a timezone-aware datetime, found {now!r}")
@@ -248,7 +272,14 @@ def apply(
         if state is PackState.INACTIVE:
             here = pack.last_change is not None and pack.last_change.location == client.location
             if reason is operation.reason and here:
-                return answer(Situation.ALREADY_IN_STATE, state, reason)
+                if policy.repeat_warnings is None:
+                    return answer(Situation.ALREADY_IN_STATE, state, reason)
+                if repeats is None:
+                    raise ValueError(
+                        f"repeats: the {policy.market} policy counts repeats of a state change; "
+                        "expected the node's repeat counter"
+                    )
+                return _repeat(transaction_code, request, now, policy, repeats(), state, reason), None
             return answer(Situation.ALREADY_INACTIVE, state, reason)
         return _change(transaction_code, request, pack, operation.reason, client, now)
 
@@ -322,6 +353,37 @@ def _success(
         at=now,
         state=state,
         reason=reason,
+    )
+
+
+def _repeat(
+    transaction_code: TransactionCode,
+    request: PackRequest,
+    now: datetime,
+    policy: MarketPolicy,
+    repeat: int,
+    state: PackState,
+    reason: Reason | None,
+) -> TransactionOutcome:
+    """Step 6 in a market that counts repeats: the return code of the situation, with a warning or
+    with the alert the policy names for repeat number ``repeat``."""
+    if repeat < 1:
+        raise ValueError(f"repeats: the counter returned {repeat!r}, expected a repeat number >= 1")
+    rule = policy.repeat_rule(repeat)
+    warning = None
+    if policy.repeat_warnings is not None and policy.repeat_warnings.warns(repeat):
+        warning = policy.repeat_warnings.warning(repeat)
+    return TransactionOutcome(
+        transaction=transaction_code,
+        return_code=SITUATION_CODES[Situation.ALREADY_IN_STATE],
+        request=request,
+        at=now,
+        alert=rule.hub_code,
+        alert_raised=rule.alert,
+        state=state,
+        reason=reason,
+        repeat=repeat,
+        warning=warning,
     )
 
 

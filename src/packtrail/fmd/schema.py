@@ -33,6 +33,7 @@ __all__ = [
     "packs",
     "product_markets",
     "products",
+    "repeats",
     "transactions",
 ]
 
@@ -103,6 +104,21 @@ packs = sa.Table(
     sqlite_with_rowid=False,
 )
 """One row per pack: its own state and reason, and the last change (``lc_…``) an undo must match."""
+
+repeats = sa.Table(
+    "fmd_repeats",
+    metadata,
+    sa.Column("product_code", sa.Text, primary_key=True),
+    sa.Column("serial", sa.Text, primary_key=True),
+    sa.Column("location", sa.Text, primary_key=True),
+    sa.Column("since_us", sa.BigInteger, nullable=False),
+    sa.Column("repeats", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+"""Per pack and location: how often the pack was asked again for the state it is already in there,
+since its state change at ``since_us`` (FiMVS warns three such repeats, then raises #A10); a row whose
+``since_us`` is not the pack's last change counts from zero again. See
+:meth:`packtrail.fmd.storage.Storage.count_repeat`."""
 
 clients = sa.Table(
     "fmd_clients",
@@ -241,7 +257,8 @@ bulk_jobs = sa.Table(
     sa.Column("pack_count", sa.Integer, nullable=False),
     sa.Column("done_count", sa.Integer, nullable=False),
 )
-"""Bulk transactions (G115 … G185): the submitted packs, the progress, the overall code."""
+"""Bulk transactions (G115 … G185, and the mixed G195 whose packs each carry their ``code``): the
+submitted packs, the progress, the overall code."""
 
 bulk_results = sa.Table(
     "fmd_bulk_results",

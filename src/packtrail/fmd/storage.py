@@ -581,6 +581,24 @@ class Storage:
             written.append(cursor.rowcount == 1)
         return written
 
+    def count_repeat(
+        self, conn: Connection, product_code: str, serial: str, location: str, since: datetime
+    ) -> int:
+        """Count one more request, at ``location``, for the state the pack has been in since ``since``
+        (its last change), in the caller's transaction; returns this repeat's number, 1 for the first.
+
+        One atomic upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``): the row of ``(product_code,
+        serial, location)`` counts on while its ``since_us`` is the pack's last change, and starts
+        again at 1 for a newer one. Concurrent transactions counting the same pack queue on the row,
+        so no repeat is lost or counted twice; a rolled-back transaction (a replayed group, a failed
+        bulk chunk) takes its count back with it."""
+        row = (
+            driver(conn)
+            .execute(self._sql["count_repeat"], (product_code, serial, location, to_us(since)))
+            .fetchone()
+        )
+        return int(row[0])
+
     def update_packs_many(self, conn: Connection, news: Sequence[PackRecord]) -> None:
         """Store many new pack records unconditionally (a bulk chunk); a pack listed twice ends as its
         last record. SQLite: one prepared statement run per pack (``executemany``, in-process, no round
@@ -867,6 +885,12 @@ _STATEMENTS["update_packs_unnest"] = (
     "WHERE p.product_code = v.product_code AND p.serial = v.serial"
 )
 """PostgreSQL only: many packs' :func:`pack_params`, one array per parameter of ``update_pack``."""
+_STATEMENTS["count_repeat"] = (
+    "INSERT INTO fmd_repeats (product_code, serial, location, since_us, repeats) VALUES (?, ?, ?, ?, 1) "
+    "ON CONFLICT (product_code, serial, location) DO UPDATE SET "
+    "repeats = CASE WHEN fmd_repeats.since_us = excluded.since_us THEN fmd_repeats.repeats + 1 ELSE 1 END, "
+    "since_us = excluded.since_us RETURNING repeats"
+)
 _STATEMENTS["insert_bulk_results"] = "INSERT INTO fmd_bulk_results (job_id, chunk, results) VALUES (?, ?, ?)"
 _STATEMENTS["bulk_progress"] = (
     "UPDATE fmd_bulk_jobs SET status = 'running', done_count = done_count + ? WHERE job_id = ?"

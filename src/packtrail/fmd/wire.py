@@ -67,9 +67,11 @@ def answer_body(
     market: str,
     alert_id: str | None = None,
 ) -> dict[str, Any]:
-    """The answer to one pack transaction (also one pack's entry in a bulk result)."""
+    """The answer to one pack transaction (also one pack's entry in a bulk result); a counted repeat
+    (FiMVS, see :class:`~packtrail.fmd.policy.RepeatWarnings`) adds ``repeat`` and, while it is only a
+    warning, ``warning``."""
     request = outcome.request
-    return {
+    body: dict[str, Any] = {
         "transaction": outcome.transaction.value,
         "returnCode": outcome.return_code.value,
         "returnText": outcome.return_text,
@@ -92,6 +94,11 @@ def answer_body(
         "clientTrxId": request.client_trx_id,
         "timestamp": _timestamp(outcome.at),
     }
+    if outcome.repeat is not None:
+        body["repeat"] = outcome.repeat
+        if outcome.warning is not None:
+            body["warning"] = outcome.warning
+    return body
 
 
 class _LastTimestamp:
