@@ -40,7 +40,9 @@ def national_router(system: NationalSystem, *, clock_control: bool = False) -> A
         body = await json_body(request)
         return respond(await system.transact(code, body, client))
 
-    @router.get("/fmd/v1/bulk/{bulk_id}", tags=["transactions"], summary="G188/G196: a bulk transaction's results")
+    @router.get(
+        "/fmd/v1/bulk/{bulk_id}", tags=["transactions"], summary="G188/G196: a bulk transaction's results"
+    )
     async def bulk_result(bulk_id: str, request: Request) -> Response:
         client = authenticate(request, storage)
         return respond(await system.bulk.fetch(bulk_id, client))
