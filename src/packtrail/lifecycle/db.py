@@ -8,15 +8,15 @@ connection under the SQLAlchemy one, like :class:`packtrail.store.bulk.BulkWrite
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 from sqlalchemy.engine import Connection
 
-from packtrail.lifecycle import tables
+from packtrail.lifecycle import leaves, tables
 from packtrail.lifecycle.facts import EventFacts, facts_of
-from packtrail.lifecycle.replay import ExceptionRow, Item
+from packtrail.lifecycle.replay import Deferred, ExceptionRow, Item
 from packtrail.store import schema
 from packtrail.store.bulk import BulkWriter
 
@@ -38,6 +38,8 @@ _PG_UPDATE: Final = (
     + " FROM lifecycle_changes AS u WHERE t.epc = u.epc"
 )
 """PostgreSQL: rewrite the items copied into ``lifecycle_changes`` (one index probe each)."""
+_LEAVES_OF: Final = " parent = ? AND NOT container"
+"""The stored leaves of one container: its children that hold nothing."""
 _SQLITE_ROWS: Final = f"SELECT {_COLUMNS}, rowid FROM lifecycle_items WHERE"
 """SQLite reads each item's ``rowid`` with it: a rewrite then finds the row directly, without a probe
 of the ``epc`` key's index first."""
@@ -107,14 +109,19 @@ class Db:
         items: dict[str, Item],
         known: Collection[str] = (),
         read: dict[str, tuple[Any, ...]] | None = None,
+        *,
+        leaves: bool = True,
     ) -> dict[str, Item]:
         """``items`` and, added to it, every stored item inside them (recursively), except those
-        ``known`` already (their stored rows are stale); the rows as read go into ``read``."""
+        ``known`` already (their stored rows are stale); the rows as read go into ``read``. Without
+        ``leaves`` only the containers inside them are read (index ``ix_lifecycle_items_containers``):
+        the packs stay in the database (:meth:`leaves_of`, :meth:`apply_to_leaves`)."""
         frontier = [epc for epc, item in items.items() if item.container]
         depth = 0
         while frontier and depth < _MAX_DEPTH:
             depth += 1
-            rows = self._items_where(f"parent {self.any}", (self.values(frontier),))
+            where = f"parent {self.any}" if leaves else f"parent {self.any} AND container"
+            rows = self._items_where(where, (self.values(frontier),))
             frontier = []
             for row in rows:
                 if row[0] not in items and row[0] not in known:
@@ -125,19 +132,98 @@ class Db:
                         frontier.append(item.epc)
         return items
 
+    def leaves_of(
+        self, container: str, known: Collection[str], read: dict[str, tuple[Any, ...]]
+    ) -> dict[str, Item]:
+        """The stored leaves of ``container`` (its children that hold nothing) but those ``known``
+        already; their rows as read go into ``read``."""
+        found: dict[str, Item] = {}
+        for row in self._items_where("parent = ? AND NOT container", (container,)):
+            if row[0] not in known:
+                found[row[0]] = Item(*row)
+                read[row[0]] = row
+        return found
+
+    def late_leaves(
+        self, first: Mapping[str, tuple[int, int]], exclude: Mapping[str, Collection[str]]
+    ) -> set[str]:
+        """The stored leaves of the containers in ``first`` (but those in ``exclude``) whose last event
+        is later than the ``(eventTime, event_pk)`` given for their container: events noted for them
+        arrived late (one statement)."""
+        if not first:
+            return set()
+        if self.postgres:
+            rows = self.fetch(
+                "SELECT i.epc, i.parent FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS k(parent, t, pk)"
+                " JOIN lifecycle_items AS i ON i.parent = k.parent"
+                " WHERE NOT i.container AND (i.last_time_us, i.last_pk) > (k.t, k.pk)",
+                (list(first), [key[0] for key in first.values()], [key[1] for key in first.values()]),
+            )
+        else:
+            rows = self.fetch(
+                "SELECT i.epc, i.parent FROM json_each(?) AS k JOIN lifecycle_items AS i"
+                " ON i.parent = json_extract(k.value, '$[0]') WHERE NOT i.container AND"
+                " (i.last_time_us, i.last_pk) > (json_extract(k.value, '$[1]'), json_extract(k.value, '$[2]'))",
+                (orjson.dumps([[parent, *key] for parent, key in first.items()]).decode(),),
+            )
+        return {epc for epc, parent in rows if epc not in exclude.get(parent, ())}
+
+    def apply_to_leaves(
+        self, deferred: Mapping[str, Sequence[Deferred]], exclude: Mapping[str, Collection[str]]
+    ) -> None:
+        """Apply the events noted for containers to their stored leaves, in SQL
+        (:mod:`packtrail.lifecycle.leaves`): one statement per :func:`~packtrail.lifecycle.leaves.segments`
+        of a container's events (the n-th segments of every container together), each shipping's
+        exceptions before it, statements of one shape in one ``executemany``. The leaves in ``exclude``
+        (in memory) get no exceptions here, and their rows must be rewritten afterwards (their update
+        here is cheaper than leaving them out of it)."""
+        any_other = (
+            " AND epc <> ALL(?)" if self.postgres else " AND epc NOT IN (SELECT value FROM json_each(?))"
+        )
+        cut = {container: leaves.segments(noted) for container, noted in deferred.items()}
+        rounds = max((len(parts) for parts in cut.values()), default=0)
+        cursor = self.driver.cursor()
+        try:
+            for at in range(rounds):
+                flagged: dict[str, list[tuple[Any, ...]]] = {}
+                updates: dict[str, list[tuple[Any, ...]]] = {}
+                for container, parts in cut.items():
+                    if at >= len(parts):
+                        continue
+                    for facts, _ in parts[at]:
+                        if facts.biz_step == "shipping":
+                            keys: tuple[Any, ...] = (container,)
+                            where = _LEAVES_OF
+                            others = exclude.get(container)
+                            if others:
+                                where, keys = where + any_other, (container, self.values(others))
+                            sql = leaves.SHIPPED_DECOMMISSIONED + " AND" + where + " ON CONFLICT DO NOTHING"
+                            flagged.setdefault(sql, []).append((facts.pk, *keys))
+                    sql, params = leaves.update_of(parts[at])
+                    # the leaves in memory get it too: their rows are rewritten afterwards (``always``)
+                    updates.setdefault(sql + " WHERE" + _LEAVES_OF, []).append((*params, container))
+                for batches in (flagged, updates):
+                    for sql, rows in batches.items():
+                        cursor.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
+        finally:
+            cursor.close()
+
     def insert_items(self, items: Iterable[Item]) -> None:
         """Insert new items (COPY on PostgreSQL)."""
         rows = [item.row() for item in items]
         self.writer.insert(tables.lifecycle_items, tables.ITEM_COLUMNS, rows)
 
-    def update_items(self, changes: Iterable[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> None:
-        """Rewrite stored items: ``(row as read, row now)`` pairs; unchanged rows are skipped. SQLite
+    def update_items(
+        self, changes: Iterable[tuple[tuple[Any, ...], tuple[Any, ...]]], always: Collection[str] = ()
+    ) -> None:
+        """Rewrite stored items: ``(row as read, row now)`` pairs; unchanged rows are skipped (but those
+        of the identifiers in ``always``: their stored rows changed since they were read). SQLite
         leaves the indexed columns out of the rows where they did not change (an index is touched only
         when its columns change); PostgreSQL copies the rows (binary COPY) into the session's temporary
         :data:`~packtrail.lifecycle.tables.lifecycle_changes` and runs one ``UPDATE … FROM`` it (heap-only
         updates when no indexed column changes)."""
         if self.postgres:
-            rows = [now for before, now in changes if now != before]
+            rows = [now for before, now in changes if now != before or now[0] in always]
             if not rows:
                 return
             self.writer.execute(tables.CREATE_CHANGES)
@@ -156,7 +242,7 @@ class Db:
         rowids = self.rowids
         batches: dict[str, list[tuple[Any, ...]]] = {}
         for before, now in changes:
-            if now == before:
+            if now == before and now[0] not in always:
                 continue
             rowid = rowids.get(now[0])
             key, where = (now[0], " WHERE epc = ?") if rowid is None else (rowid, " WHERE rowid = ?")

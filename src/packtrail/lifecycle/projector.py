@@ -9,16 +9,23 @@ lock, on the capture's connection (see :mod:`packtrail.store.projection`). At th
 1. if captures ran without the projector (``lifecycle_meta.projected_through`` is behind), the events
    missed are applied first, from the log;
 2. the capture's events are sorted by ``(eventTime, event_pk)`` and applied :data:`APPLY_EVENTS` at a
-   time: the items a step names that are not in memory yet are read, with everything stored inside
+   time: the items a step names that are not in memory yet are read, with the containers stored inside
    them (one statement per containment level), and one :class:`~packtrail.lifecycle.replay.Replayer`
-   applies the events in memory;
+   applies the events in memory. The packs inside a container read from the database (its *leaves*)
+   stay there: an event that reaches them through the container is noted for it
+   (:attr:`~packtrail.lifecycle.replay.Replayer.deferred`) and applied to their rows in SQL at the flush
+   (:mod:`packtrail.lifecycle.leaves`: one ``UPDATE`` per container for all its events up to one
+   that destroys or dispenses what it holds); a pack named later in the capture is read then and gets
+   the noted events first; an unpacking of everything reads the container's packs before it applies;
 3. when an event applied to an identifier whose last event was later (it arrived late), the identifiers
    it names and every identifier ever aggregated with them, transitively (their containment component,
    from ``event_epcs``), are recomputed: their events read back from the log and replayed in eventTime
    order from nothing, written at once, and dropped from memory. Components do not influence each
    other, so the rest stands;
-4. new items are inserted (COPY on PostgreSQL), changed ones rewritten, exceptions inserted and the
-   watermark moved — each one statement; an item is written once per capture (more often only when
+4. the events noted for containers are applied to their leaves in the database (a leaf whose last
+   event was later than one of them makes its component recomputed from the log, last), new items
+   are inserted (COPY on PostgreSQL), changed ones rewritten, exceptions inserted and the watermark
+   moved — each a handful of statements; an item is written once per capture (more often only when
    the capture holds more than :data:`MAX_PENDING` items in memory).
 
 So the projection always equals a replay of the whole log in ``(eventTime, event_pk)`` order, which is
@@ -35,7 +42,7 @@ from sqlalchemy.engine import Connection
 
 from packtrail.lifecycle.db import Db
 from packtrail.lifecycle.facts import EventFacts, facts_of
-from packtrail.lifecycle.replay import Replayer
+from packtrail.lifecycle.replay import Item, Replayer
 from packtrail.store import schema
 from packtrail.store.engine import IMMEDIATE
 from packtrail.store.projection import StoredEventInfo
@@ -68,12 +75,20 @@ class Batch:
 
     def __init__(self, db: Db) -> None:
         self.db = db
-        self.replay = Replayer()
         self.before: dict[str, tuple[Any, ...]] = {}
         """Rows as read from the database, of the items read."""
+        self.replay = self._replayer()
         self.unapplied: Callable[[int], bool] = _none
         """True for an event_pk in the log that this batch has still to apply (a recomputation from
         the log leaves it out: it is applied when its turn comes)."""
+
+    def _replayer(self) -> Replayer:
+        replay = Replayer()
+        replay.load_leaves = self._load_leaves
+        return replay
+
+    def _load_leaves(self, container: str) -> dict[str, Item]:
+        return self.db.leaves_of(container, self.replay.items, self.before)
 
     def apply(self, facts: list[EventFacts]) -> None:
         """Apply events (any order among themselves; after everything applied before)."""
@@ -84,10 +99,12 @@ class Batch:
             named.update(f.all_epcs)
         named.difference_update(replay.items)
         stored = db.items(named, rows=self.before)  # the rows as read: what flush() compares with
-        if stored:
-            db.with_contents(stored, known=replay.items, read=self.before)
-            replay.add(stored)
         replay.late = []
+        if stored:
+            # the containers inside them, not the packs: events reaching those are applied in SQL
+            db.with_contents(stored, known=replay.items, read=self.before, leaves=False)
+            replay.add(stored)
+            replay.unloaded.update(epc for epc, item in stored.items() if item.container)
         for f in facts:
             replay.apply(f)
         if replay.late:
@@ -103,14 +120,34 @@ class Batch:
             self.flush()
 
     def flush(self) -> None:
-        """Write what changed and start afresh."""
-        replay, before = self.replay, self.before
-        items = replay.items
-        self.db.insert_items(items[epc] for epc in replay.touched if epc not in before)
-        self.db.update_items((before[epc], items[epc].row()) for epc in replay.touched if epc in before)
-        self.db.insert_exceptions(replay.exceptions)
-        self.db.bump_items(replay.bumps)
-        self.replay = Replayer()
+        """Write what changed and start afresh: the events noted for the stored leaves of containers
+        (:meth:`Db.apply_to_leaves`), then the items in memory; a leaf whose last event was later than
+        one of those events has its containment component recomputed from the log, last."""
+        db, replay, before = self.db, self.replay, self.before
+        items, deferred = replay.items, replay.deferred
+        exclude: dict[str, list[str]] = {}
+        rewrite: set[str] = set()
+        late: set[str] = set()
+        if deferred:
+            for epc, row in before.items():  # leaves in memory: rewritten below, as they are now
+                if row[12] in deferred:
+                    exclude.setdefault(row[12], []).append(epc)
+                    rewrite.add(epc)
+            first = {
+                container: (noted[0][0].time_us, noted[0][0].pk) for container, noted in deferred.items()
+            }
+            late = db.late_leaves(first, exclude)
+            # before the items in memory are written: a leaf this batch put into a container with
+            # noted events must not get them (the rows still say where each leaf was when read)
+            db.apply_to_leaves(deferred, exclude)
+        db.insert_items(items[epc] for epc in replay.touched if epc not in before)
+        touched = replay.touched | rewrite
+        db.update_items(((before[epc], items[epc].row()) for epc in touched if epc in before), rewrite)
+        db.insert_exceptions(replay.exceptions)
+        db.bump_items(replay.bumps)
+        if late:
+            recompute(db, component(db, late), self.unapplied)
+        self.replay = self._replayer()
         self.before = {}
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -61,7 +61,7 @@ from packtrail.gs1 import GS1Error, gtin_serial_from_sgtin
 from packtrail.lifecycle import rules
 from packtrail.lifecycle.facts import EventFacts
 
-__all__ = ["ExceptionRow", "Item", "Replayer", "Step"]
+__all__ = ["Deferred", "ExceptionRow", "Item", "Replayer", "Step"]
 
 _SGTIN: Final = "urn:epc:id:sgtin:"
 _MAX_DEPTH: Final = 64
@@ -121,6 +121,14 @@ _ROW: Final = operator.attrgetter(*(field.name for field in dataclasses.fields(I
 ExceptionRow = tuple[str, int, str, int | None]
 """``(epc, event_pk, reason, conflicting_pk)``: one ``lifecycle_exceptions`` row."""
 
+Deferred = tuple[EventFacts, tuple[str, str | None] | None]
+"""An event that reached a container whose stored leaves are not in memory, with the ``(state,
+reason)`` it puts what it reaches in (:attr:`Replayer.deferred`)."""
+
+
+def _no_leaves(container: str) -> dict[str, Item]:
+    return {}
+
 
 class Step(NamedTuple):
     """An event that applied to the watched identifier, as the trace reports it."""
@@ -165,19 +173,53 @@ class Replayer:
         self.bumps: dict[str, tuple[int, int]] = {}
         """``(eventTime, event_pk)`` of the last event that took something out of a container that is
         not in memory (it changed what the container holds: its last event, for late events)."""
+        self.unloaded: set[str] = set()
+        """Containers whose stored *leaves* (children holding nothing) may not all be in memory. An
+        event reaching such a container through :meth:`_closure` is noted in :attr:`deferred` for
+        them, not applied to them: the owner of the replay applies it in the database
+        (:mod:`packtrail.lifecycle.leaves`). A leaf read later has the noted events applied as it
+        comes in (:meth:`add`); an event that needs every leaf (an unpacking of everything) reads them
+        first with :attr:`load_leaves`. Empty unless the owner fills it: then nothing is deferred."""
+        self.deferred: dict[str, list[Deferred]] = {}
+        """Per container of :attr:`unloaded`: the events that reached its stored leaves, in order."""
+        self.load_leaves: Callable[[str], dict[str, Item]] = _no_leaves
+        """Reads a container's stored leaves that are not in memory."""
 
     def add(self, items: dict[str, Item]) -> None:
-        """Take over more items (read from the database: none of them known here yet)."""
+        """Take over more items (read from the database: none of them known here yet). A stored leaf
+        of a container with :attr:`deferred` events gets them now."""
         self.items.update(items)
-        bumps = self.bumps
+        bumps, deferred = self.bumps, self.deferred
         for item in items.values():
             if item.parent is not None:
                 self.children.setdefault(item.parent, set()).add(item.epc)
+                if deferred:
+                    noted = deferred.get(item.parent)
+                    if noted:
+                        self._catch_up(item, noted)
             if bumps:
                 bump = bumps.pop(item.epc, None)
                 if bump is not None and (item.last_time_us, item.last_pk) < bump:
                     item.last_time_us, item.last_pk = bump
                     self.touched.add(item.epc)
+
+    def _catch_up(self, item: Item, noted: Sequence[Deferred]) -> None:
+        """Apply to a stored leaf just read the events noted for its container meanwhile (as
+        :meth:`apply` would have: lateness, the shipping check, the inferred update)."""
+        for facts, result in noted:
+            self._is_late((item.epc,), facts)
+            if facts.biz_step == "shipping" and item.state in rules.TERMINAL_STATES:
+                self._flag(item.epc, facts, "shipped_decommissioned", item.state_pk)
+            self._update(item, facts, result, inferred=True)
+
+    def _materialize(self, container: str) -> None:
+        """Read the stored leaves of ``container`` into memory, with the events noted for them."""
+        noted = self.deferred.pop(container, [])
+        self.unloaded.discard(container)
+        leaves = self.load_leaves(container)
+        self.add(leaves)
+        for item in leaves.values():
+            self._catch_up(item, noted)
 
     def forget(self, epcs: Collection[str]) -> None:
         """Drop these identifiers (a union of containment components: nothing else holds them or is
@@ -186,6 +228,8 @@ class Replayer:
             self.items.pop(epc, None)
             self.children.pop(epc, None)
             self.bumps.pop(epc, None)
+            self.deferred.pop(epc, None)
+            self.unloaded.discard(epc)
         self.touched.difference_update(epcs)
         self.exceptions = [row for row in self.exceptions if row[0] not in epcs]
 
@@ -347,7 +391,18 @@ class Replayer:
         if facts.event_type != "TransformationEvent":
             for epc, via in reached.items():
                 self._update(self.items[epc], facts, result, inferred=via is not None)
+            if self.unloaded and not (facts.event_type == "ObjectEvent" and facts.action == "ADD"):
+                self._defer(reached, facts, result)
         self._record(reached, facts)
+
+    def _defer(
+        self, reached: Iterable[str], facts: EventFacts, result: tuple[str, str | None] | None
+    ) -> None:
+        """Note the event for the stored leaves of the containers of :attr:`unloaded` it reached."""
+        unloaded = self.unloaded
+        for epc in reached:
+            if epc in unloaded:
+                self.deferred.setdefault(epc, []).append((facts, result))
 
     def _check_movement(self, reached: dict[str, str | None], facts: EventFacts) -> None:
         if facts.biz_step == "shipping":
@@ -367,8 +422,12 @@ class Replayer:
         if facts.action == "DELETE":
             if facts.direct:
                 leaving = [epc for epc in facts.direct if self._item(epc) is not None]
+            elif parent is not None:
+                if parent in self.unloaded:
+                    self._materialize(parent)  # every one of them leaves: each is needed here
+                leaving = sorted(self.children.get(parent, ()))
             else:
-                leaving = sorted(self.children.get(parent, ())) if parent is not None else []
+                leaving = []
             reached = self._closure(([container.epc] if container is not None else []) + leaving)
             self._is_late(reached, facts)
             self._check_commissioned(facts.direct, facts)
@@ -403,9 +462,11 @@ class Replayer:
         made = {epc: None for epc in facts.outputs if self._item(epc) is not None}
         self._is_late({**consumed, **made}, facts)
         self._check_commissioned(facts.inputs, facts)
+        result = (rules.DECOMMISSIONED, facts.reason or "transformed")
         for epc, via in consumed.items():
-            result = (rules.DECOMMISSIONED, facts.reason or "transformed")
             self._update(self.items[epc], facts, result, inferred=via is not None)
+        if self.unloaded:
+            self._defer(consumed, facts, result)
         for epc in made:
             self._commission(epc, facts)
             self._update(self.items[epc], facts, (rules.COMMISSIONED, None))

@@ -10,7 +10,8 @@ is opened; this module describes them for the code that reads and writes them.
   GLNs), location (the bizLocation, canonical SGLN), current parent container, lot and expiry (from the
   ILMD of its commissioning) and the ``(eventTime, event_pk)`` of the last event that applied to it;
   ``container`` once anything was put inside it. The children of a container are the rows whose
-  ``parent`` is the container (index ``parent``); the hierarchy's history is in the events themselves.
+  ``parent`` is the container (index ``parent``; the partial index ``ix_lifecycle_items_containers``
+  holds the containers among them only); the hierarchy's history is in the events themselves.
 - ``lifecycle_exceptions``: an event stored as captured but inconsistent with what came before it in
   eventTime order, per identifier: ``reason`` (one of :data:`packtrail.lifecycle.rules.EXCEPTION_REASONS`)
   and the ``conflicting_pk`` of the earlier event it contradicts (when there is one).
@@ -71,6 +72,12 @@ lifecycle_items: Final = sa.Table(
     sa.Column("container", sa.Boolean, nullable=False),
     sa.Index("ix_lifecycle_items_parent", "parent"),
     sa.Index("ix_lifecycle_items_lot", "gtin", "lot"),
+    sa.Index(
+        "ix_lifecycle_items_containers",
+        "parent",
+        sqlite_where=sa.text("container"),
+        postgresql_where=sa.text("container"),
+    ),
 )
 """Each identifier's current position (see the module docstring)."""
 
