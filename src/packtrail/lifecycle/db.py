@@ -8,6 +8,7 @@ connection under the SQLAlchemy one, like :class:`packtrail.store.bulk.BulkWrite
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -201,12 +202,39 @@ class Db:
                             flagged.setdefault(sql, []).append((facts.pk, *keys))
                     sql, params = leaves.update_of(parts[at])
                     # the leaves in memory get it too: their rows are rewritten afterwards (``always``)
-                    updates.setdefault(sql + " WHERE" + _LEAVES_OF, []).append((*params, container))
-                for batches in (flagged, updates):
-                    for sql, rows in batches.items():
-                        cursor.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
+                    updates.setdefault(sql, []).append((*params, container))
+                for sql, rows in flagged.items():
+                    cursor.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
+                for sql, rows in updates.items():
+                    if self.postgres:
+                        self._update_joined(cursor, sql, rows)
+                    else:
+                        cursor.executemany(sql + " WHERE" + _LEAVES_OF, rows)
         finally:
             cursor.close()
+
+    def _update_joined(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL: ``sql`` (an ``UPDATE lifecycle_items SET …`` with ``?`` placeholders) for the
+        leaves of many containers in one statement: each parameter becomes a column of an ``unnest`` of
+        arrays (one per parameter, the container last), joined to the leaves by ``parent`` — one
+        statement instead of one per container (each planned and sent on its own)."""
+        width = len(rows[0])
+        columns = [f"c{i}" for i in range(width - 1)]
+        names = iter(columns)
+        sets = re.sub(r"\?", lambda _: f"u.{next(names)}", sql)
+        kinds = [
+            "bigint" if any(isinstance(row[i], int) for row in rows) else "text" for i in range(width - 1)
+        ]
+        arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+        statement = (
+            f"{sets} FROM unnest({arrays}, %s::text[]) AS u({', '.join(columns)}, k)"
+            " WHERE lifecycle_items.parent = u.k AND NOT lifecycle_items.container"
+        )
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        try:
+            cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+        finally:
+            cursor.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
 
     def insert_items(self, items: Iterable[Item]) -> None:
         """Insert new items (COPY on PostgreSQL)."""

@@ -14,7 +14,8 @@ peer backend for a shared node:
 
 libpq options in the query string (``options=-csearch_path=…``, ``sslmode=…``) reach psycopg
 unchanged. SQLite databases run in WAL mode with ``synchronous=NORMAL`` (a crash loses at most the
-last transactions, never consistency), ``foreign_keys=ON`` and a 30 s ``busy_timeout``.
+last transactions, never consistency), ``foreign_keys=ON``, a 30 s ``busy_timeout`` and pages of
+:data:`PAGE_SIZE` bytes.
 
 :func:`migrate` brings the schema to the newest Alembic revision; it is idempotent, and concurrent
 openers of one PostgreSQL database wait for each other on an advisory lock.
@@ -57,6 +58,14 @@ VERSION_TABLE: Final = "packtrail_store_version"
 
 MIGRATION_LOCK_ID: Final = 0x7061636B74726C  # "packtrl": the advisory lock serialising migrations
 
+PAGE_SIZE: Final = 4096
+"""SQLite page size of a new store (an existing one keeps its own). A commit writes every page it
+changed, whole, to the write-ahead log: the small captures of pharmacies and scanning stations and the
+lifecycle rows they update (a dispensed pack here, a case there) each change a page of their own, and
+with 16 KiB pages those commits cost 1.4 to 1.7 times as much (``bench/bench_lifecycle.py --share-only``:
+capture of the pharma flow 9.5 to 10.9 s without the projection, 15 to 16.7 s with it; 4 KiB pages: 8.6
+and 11.5 to 12.3 s). One big document captures at the same speed with either
+(``bench/bench_store_capture.py``: 18,100 to 19,500 events/s), with 7% more bytes per event."""
 CACHE_KIB: Final = -65536
 """SQLite page cache of a connection: 64 MiB (negative: KiB)."""
 CAPTURE_CACHE_KIB: Final = -524288
@@ -100,7 +109,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA page_size=16384")  # only takes effect on a new, empty database
+        cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new, empty database
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
