@@ -145,30 +145,6 @@ class Db:
                 read[row[0]] = row
         return found
 
-    def late_leaves(
-        self, first: Mapping[str, tuple[int, int]], exclude: Mapping[str, Collection[str]]
-    ) -> set[str]:
-        """The stored leaves of the containers in ``first`` (but those in ``exclude``) whose last event
-        is later than the ``(eventTime, event_pk)`` given for their container: events noted for them
-        arrived late (one statement)."""
-        if not first:
-            return set()
-        if self.postgres:
-            rows = self.fetch(
-                "SELECT i.epc, i.parent FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS k(parent, t, pk)"
-                " JOIN lifecycle_items AS i ON i.parent = k.parent"
-                " WHERE NOT i.container AND (i.last_time_us, i.last_pk) > (k.t, k.pk)",
-                (list(first), [key[0] for key in first.values()], [key[1] for key in first.values()]),
-            )
-        else:
-            rows = self.fetch(
-                "SELECT i.epc, i.parent FROM json_each(?) AS k JOIN lifecycle_items AS i"
-                " ON i.parent = json_extract(k.value, '$[0]') WHERE NOT i.container AND"
-                " (i.last_time_us, i.last_pk) > (json_extract(k.value, '$[1]'), json_extract(k.value, '$[2]'))",
-                (orjson.dumps([[parent, *key] for parent, key in first.items()]).decode(),),
-            )
-        return {epc for epc, parent in rows if epc not in exclude.get(parent, ())}
-
     def apply_to_leaves(
         self, deferred: Mapping[str, Sequence[Deferred]], exclude: Mapping[str, Collection[str]]
     ) -> None:

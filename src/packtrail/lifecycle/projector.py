@@ -22,9 +22,9 @@ lock, on the capture's connection (see :mod:`packtrail.store.projection`). At th
    from ``event_epcs``), are recomputed: their events read back from the log and replayed in eventTime
    order from nothing, written at once, and dropped from memory. Components do not influence each
    other, so the rest stands;
-4. the events noted for containers are applied to their leaves in the database (a leaf whose last
-   event was later than one of them makes its component recomputed from the log, last), new items
-   are inserted (COPY on PostgreSQL), changed ones rewritten, exceptions inserted and the watermark
+4. the events noted for containers are applied to their leaves in the database (none is late for
+   a leaf: a container's last event is never earlier than its leaves', so it would have been late for
+   the container, step 3), new items are inserted (COPY on PostgreSQL), changed ones rewritten, exceptions inserted and the watermark
    moved — each a handful of statements; an item is written once per capture (more often only when
    the capture holds more than :data:`MAX_PENDING` items in memory).
 
@@ -121,22 +121,18 @@ class Batch:
 
     def flush(self) -> None:
         """Write what changed and start afresh: the events noted for the stored leaves of containers
-        (:meth:`Db.apply_to_leaves`), then the items in memory; a leaf whose last event was later than
-        one of those events has its containment component recomputed from the log, last."""
+        (:meth:`Db.apply_to_leaves`), then the items in memory."""
         db, replay, before = self.db, self.replay, self.before
         items, deferred = replay.items, replay.deferred
         exclude: dict[str, list[str]] = {}
         rewrite: set[str] = set()
-        late: set[str] = set()
         if deferred:
+            # a noted event is never late for a stored leaf: it would have been late for the
+            # container (whose last event is never earlier than its leaves'), and recomputed
             for epc, row in before.items():  # leaves in memory: rewritten below, as they are now
                 if row[12] in deferred:
                     exclude.setdefault(row[12], []).append(epc)
                     rewrite.add(epc)
-            first = {
-                container: (noted[0][0].time_us, noted[0][0].pk) for container, noted in deferred.items()
-            }
-            late = db.late_leaves(first, exclude)
             # before the items in memory are written: a leaf this batch put into a container with
             # noted events must not get them (the rows still say where each leaf was when read)
             db.apply_to_leaves(deferred, exclude)
@@ -145,8 +141,6 @@ class Batch:
         db.update_items(((before[epc], items[epc].row()) for epc in touched if epc in before), rewrite)
         db.insert_exceptions(replay.exceptions)
         db.bump_items(replay.bumps)
-        if late:
-            recompute(db, component(db, late), self.unapplied)
         self.replay = self._replayer()
         self.before = {}
 

@@ -92,8 +92,10 @@ class Item:
     parent_pk: int | None = None
     """The event that put it into ``parent``."""
     last_time_us: int = 0
-    """eventTime of the last event that applied to it (or, for a container, took something out of it
-    into another container: what it holds changed then)."""
+    """eventTime of the last event that applied to it or, for a container, to something directly inside
+    it (named by the event), or that took something out of it into another container. So a container's
+    last event is never earlier than that of anything it holds: an event reaching it is late for what
+    is inside it exactly when it is late for the container itself."""
     last_pk: int = 0
     """event_pk of that event."""
     container: bool = False
@@ -298,8 +300,9 @@ class Replayer:
     # -- applying -------------------------------------------------------------------------------------
 
     def _bump(self, epc: str, facts: EventFacts) -> None:
-        """A child leaves container ``epc`` for another: the container changed, so its last event is
-        this one (an earlier event on it arriving later must then be recomputed, not applied)."""
+        """Container ``epc`` changed (a child left it for another) or something directly inside it was
+        named by an event: its last event is this one, if later (an earlier event on it arriving later
+        must then be recomputed, not applied)."""
         key = (facts.time_us, facts.pk)
         item = self.items.get(epc)
         if item is not None:
@@ -393,7 +396,18 @@ class Replayer:
                 self._update(self.items[epc], facts, result, inferred=via is not None)
             if self.unloaded and not (facts.event_type == "ObjectEvent" and facts.action == "ADD"):
                 self._defer(reached, facts, result)
+        self._bump_holders(reached, facts)
         self._record(reached, facts)
+
+    def _bump_holders(self, reached: dict[str, str | None], facts: EventFacts) -> None:
+        """The container of an identifier the event named (and did not reach itself) gets the event as
+        its last one (see :attr:`Item.last_time_us`)."""
+        items = self.items
+        for epc, via in reached.items():
+            if via is None:
+                parent = items[epc].parent
+                if parent is not None and parent not in reached:
+                    self._bump(parent, facts)
 
     def _defer(
         self, reached: Iterable[str], facts: EventFacts, result: tuple[str, str | None] | None
