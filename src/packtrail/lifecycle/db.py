@@ -56,6 +56,8 @@ class Db:
         self.driver: Any = self.writer.driver
         self.any = "= ANY(%s)" if self.postgres else "IN (SELECT value FROM json_each(?))"
         """The membership test of one list parameter (:meth:`values`)."""
+        self.changes_ready = False
+        """PostgreSQL: the session's temporary ``lifecycle_changes`` exists (:meth:`key_lookups`)."""
         self.rowids: dict[str, int] = {}
         """SQLite: the ``rowid`` of each item read in this transaction (see :meth:`update_items`)."""
         self._select = f"SELECT {_COLUMNS} FROM lifecycle_items WHERE" if self.postgres else _SQLITE_ROWS
@@ -206,11 +208,7 @@ class Db:
             f"{sets} FROM unnest({arrays}, %s::text[]) AS u({', '.join(columns)}, k)"
             " WHERE lifecycle_items.parent = u.k AND NOT lifecycle_items.container"
         )
-        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
-        try:
-            cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
-        finally:
-            cursor.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
+        cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
 
     def insert_items(self, items: Iterable[Item]) -> None:
         """Insert new items (COPY on PostgreSQL)."""
@@ -230,18 +228,11 @@ class Db:
             rows = [now for before, now in changes if now != before or now[0] in always]
             if not rows:
                 return
-            self.writer.execute(tables.CREATE_CHANGES)
+            if not self.changes_ready:
+                self.writer.execute(tables.CREATE_CHANGES)
             self.writer.insert(tables.lifecycle_changes, tables.ITEM_COLUMNS, rows)
-            # one index probe per row, however the planner sizes the table (a hash join would read
-            # all of it for every capture)
-            self.writer.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
-            try:
-                self.writer.execute(_PG_UPDATE)
-            finally:
-                self.writer.execute(
-                    "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;"
-                    " DELETE FROM lifecycle_changes"
-                )
+            # one index probe per row (:meth:`key_lookups`: no hash join reading all of the table)
+            self.writer.execute(_PG_UPDATE + "; DELETE FROM lifecycle_changes")
             return
         rowids = self.rowids
         batches: dict[str, list[tuple[Any, ...]]] = {}
@@ -311,13 +302,29 @@ class Db:
         rows.sort(key=lambda row: (row[4], row[0]))
         return rows
 
-    def key_lookups(self) -> None:
+    def key_lookups(self) -> int:
         """PostgreSQL: plan the rest of this transaction's statements as the key look-ups they are (index
-        scans, no JIT). Every read of the projection names its rows by key (``epc = ANY(…)``, ``parent =
-        ANY(…)``), but a table whose statistics are missing or stale (a store that grew since its last
-        ``ANALYZE``) can be planned as a parallel scan of the whole table, once per capture."""
-        if self.postgres:
-            self.writer.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+        scans, nested loops, no JIT), and have the temporary ``lifecycle_changes`` ready. Every statement
+        of the projection names its rows by key (``epc = ANY(…)``, ``parent = ANY(…)``, a join on the
+        key), but a table whose statistics are missing or stale (a store that grew since its last
+        ``ANALYZE``) can be planned as a parallel scan of the whole table, and a join of a few hundred
+        rows as a hash join reading all of it. Returns :meth:`projected_through`: one round trip in
+        all (a flush's fixed cost is paid by every capture, the smallest too)."""
+        if not self.postgres:
+            return self.projected_through()
+        cursor = self.driver.cursor()
+        try:
+            cursor.execute(
+                f"SELECT value FROM lifecycle_meta WHERE name = '{tables.PROJECTED_THROUGH}';"
+                " SET LOCAL enable_seqscan = off; SET LOCAL jit = off;"
+                " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                + tables.CREATE_CHANGES
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        self.changes_ready = True
+        return int(rows[0][0]) if rows else 0
 
     def generic_plans(self) -> None:
         """PostgreSQL: plan this transaction's repeated statements once per connection (a custom plan

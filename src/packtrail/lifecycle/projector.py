@@ -168,9 +168,8 @@ class LifecycleProjector:
             return
         self._pending, self._transaction = [], None
         db = Db(connection)
-        db.key_lookups()
+        through = db.key_lookups()
         first, last = pending[0].pk, pending[-1].pk
-        through = db.projected_through()
         if through < first - 1:
             _apply_log(db, through, first - 1)
         pending.sort(key=lambda f: (f.time_us, f.pk))
