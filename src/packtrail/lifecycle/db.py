@@ -317,8 +317,7 @@ class Db:
             cursor.execute(
                 f"SELECT value FROM lifecycle_meta WHERE name = '{tables.PROJECTED_THROUGH}';"
                 " SET LOCAL enable_seqscan = off; SET LOCAL jit = off;"
-                " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                + tables.CREATE_CHANGES
+                " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; " + tables.CREATE_CHANGES
             )
             rows = cursor.fetchall()
         finally:
