@@ -116,6 +116,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute(f"PRAGMA cache_size={CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")  # a log started afresh shrinks
     finally:
         cursor.close()
 
@@ -154,6 +155,13 @@ database file (some 100 MB of log: readers stay fast, and a page changed by seve
 once)."""
 
 
+WAL_RESTART_BYTES: Final = 256 * 1024 * 1024
+"""A write-ahead log this long (pages written since it last started afresh) is checkpointed in full, and
+started afresh, by the next capture (:class:`Checkpointer`)."""
+WAL_KEPT_BYTES: Final = 64 * 1024 * 1024
+"""``journal_size_limit``: a log started afresh is cut back to this many bytes on disk."""
+
+
 class Checkpointer:
     """Copies a SQLite store's write-ahead log into the database file in a thread of its own.
 
@@ -163,6 +171,15 @@ class Checkpointer:
     asks this thread for a ``PASSIVE`` checkpoint (it never blocks readers or writers). Other writes
     keep SQLite's automatic checkpoint, and :meth:`close` checkpoints one last time. The checkpoint is
     asked for once :data:`CHECKPOINT_EVENTS` events have been captured since the last one.
+
+    A passive checkpoint copies what is in the log when it starts. SQLite starts the log afresh only
+    when a writer finds every page of it copied; under a steady stream of captures the next one has
+    always appended more by then, and the log would grow without end (a 10-million-event load reached
+    14 GB of log after 700,000 events). So when a passive checkpoint finds the log longer than
+    :data:`WAL_RESTART_BYTES`, the next :meth:`request` — the capture's own thread, between two
+    captures — runs a ``RESTART`` checkpoint: it waits for the writer of the moment, copies the rest
+    (little: the passive ones did the bulk), and the next write starts the log afresh, cut back to
+    :data:`WAL_KEPT_BYTES` on disk.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -170,6 +187,9 @@ class Checkpointer:
         self._waiting = 0
         self._wanted = threading.Event()
         self._stopping = False
+        self._restart = False
+        self.restarts = 0
+        """How many times the log was checkpointed in full and started afresh."""
         self._thread = threading.Thread(target=self._run, name="packtrail-checkpoint", daemon=True)
         self._thread.start()
 
@@ -177,17 +197,29 @@ class Checkpointer:
         """Count ``events`` more captured; once :data:`CHECKPOINT_EVENTS` are waiting in the log, ask for
         a checkpoint soon (returns at once). Checkpointing after every capture would copy a page that
         each capture changes (an index page, a pack's lifecycle row) once per capture; waiting for a
-        few captures copies it once."""
+        few captures copies it once. When the last checkpoint found the log too long, first checkpoint
+        it in full here (see the class docstring)."""
+        if self._restart:
+            self._restart = False
+            with contextlib.suppress(Exception):  # busy past the timeout: the next passive one asks again
+                self.checkpoint("RESTART")
+                self.restarts += 1
         self._waiting += events
         if self._waiting >= CHECKPOINT_EVENTS:
             self._waiting = 0
             self._wanted.set()
 
-    def checkpoint(self) -> None:
-        """Checkpoint now, in the calling thread."""
+    def checkpoint(self, mode: Literal["PASSIVE", "RESTART", "TRUNCATE"] = "PASSIVE") -> None:
+        """Checkpoint now, in the calling thread. After a ``PASSIVE`` one that found the log longer
+        than :data:`WAL_RESTART_BYTES`, the next :meth:`request` restarts it."""
         raw = self._engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+            driver = raw.driver_connection
+            _, logged, _ = driver.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()  # type: ignore[union-attr]
+            if mode == "PASSIVE":
+                page_size = driver.execute("PRAGMA page_size").fetchone()[0]  # type: ignore[union-attr]
+                if logged * page_size > WAL_RESTART_BYTES:
+                    self._restart = True
         finally:
             raw.close()
 
