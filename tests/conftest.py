@@ -17,6 +17,7 @@ Tests that use these fixtures get the ``postgres`` / ``nats`` marker automatical
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -175,6 +176,22 @@ def postgres_schema_url(base_url: str, schema: str) -> str:
     return f"{base_url}{separator}options=-csearch_path%3D{schema}"
 
 
+@contextlib.contextmanager
+def fresh_schema(base_url: str, prefix: str = "t") -> Iterator[str]:
+    """A PostgreSQL URL (``base_url``'s server) whose ``search_path`` is a new, empty schema named
+    ``{prefix}_…``, dropped with everything in it on leaving."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield postgres_schema_url(base_url, schema)
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 @pytest.fixture(params=STORE_BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty store location, once per backend: ``sqlite:///…/packtrail.db`` in a fresh temporary
@@ -186,14 +203,5 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         directory = tmp_path_factory.mktemp("store")
         yield f"sqlite:///{directory / 'packtrail.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url

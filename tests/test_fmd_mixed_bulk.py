@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import postgres_schema_url
+from conftest import fresh_schema
 from fmd_nodes import STANDARD_CLIENTS, Federation, new_gtin, pack, start_federation, trx, upload
 from packtrail.fmd import audit
 from packtrail.fmd.bulk import MAX_BULK_PACKS, MIXABLE_CODES, mixed_pack_request, read_mixed_bulk
@@ -44,15 +43,8 @@ def de_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('fmd-mixed-de') / 'de.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"fmd_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_schema(request.getfixturevalue("postgres_url"), "fmd") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ FR stay on SQLite, as separate nodes may.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from conftest import postgres_schema_url
+from conftest import fresh_schema
 from fmd_nodes import STANDARD_CLIENTS, Federation, new_gtin, pack, start_federation, trx, upload
 from packtrail.fmd import audit
 from packtrail.fmd.storage import open_storage
@@ -21,16 +20,8 @@ from packtrail.fmd.storage import open_storage
 
 @pytest.fixture(scope="module")
 def de_store(postgres_url: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"fmd_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield postgres_schema_url(postgres_url, schema)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_schema(postgres_url, "fmd") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

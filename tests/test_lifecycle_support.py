@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conftest import fresh_schema
 from packtrail.lifecycle import tables
 from packtrail.store import Store
 
@@ -167,11 +168,7 @@ def shared_store(request: Any, tmp_path_factory: Any) -> Any:
     """Body of a module-scoped store fixture parametrized like ``store_url`` (sqlite, postgres): one
     store per module and backend, with the lifecycle projector attached. Tests keep apart by using
     identifiers of their own."""
-    import uuid
 
-    import psycopg
-
-    from conftest import postgres_schema_url
     from packtrail.lifecycle import attach
     from packtrail.store import open_store
 
@@ -181,18 +178,13 @@ def shared_store(request: Any, tmp_path_factory: Any) -> Any:
         yield store
         store.close()
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    store = open_store(postgres_schema_url(base, schema))
-    attach(store)
-    try:
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        store = open_store(url)
+        attach(store)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def replayed(store: Store, epcs: set[str]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 import sqlalchemy as sa
 
-from conftest import postgres_schema_url
+from conftest import fresh_schema
 from packtrail.store import Store, StoreError, Viewer, open_store
 from packtrail.store.engine import MIGRATIONS, VERSION_TABLE, store_url
 from packtrail.store.partitions import partition_for
@@ -75,14 +73,8 @@ def test_month_bounds() -> None:
 
 @pytest.fixture
 def pg_url(postgres_url: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield postgres_schema_url(postgres_url, schema)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_schema(postgres_url) as url:
+        yield url
 
 
 def _where(store: Store) -> list[tuple[Any, ...]]:

@@ -88,7 +88,7 @@ from packtrail.fmd.model import (
     StateChange,
     TransactionOutcome,
 )
-from packtrail.fmd.policy import MarketPolicy, Situation, UndoAuthority
+from packtrail.fmd.policy import AlertRule, MarketPolicy, Situation, UndoAuthority
 from packtrail.fmd.states import NEVER_REVERSIBLE, PackState, Reason
 
 __all__ = [
@@ -369,19 +369,18 @@ def _repeat(
     with the alert the policy names for repeat number ``repeat``."""
     if repeat < 1:
         raise ValueError(f"repeats: the counter returned {repeat!r}, expected a repeat number >= 1")
-    rule = policy.repeat_rule(repeat)
     warning = None
     if policy.repeat_warnings is not None and policy.repeat_warnings.warns(repeat):
         warning = policy.repeat_warnings.warning(repeat)
-    return TransactionOutcome(
-        transaction=transaction_code,
-        return_code=SITUATION_CODES[Situation.ALREADY_IN_STATE],
-        request=request,
-        at=now,
-        alert=rule.hub_code,
-        alert_raised=rule.alert,
+    return _answer(
+        Situation.ALREADY_IN_STATE,
+        transaction_code,
+        request,
+        now,
+        policy,
         state=state,
         reason=reason,
+        rule=policy.repeat_rule(repeat),
         repeat=repeat,
         warning=warning,
     )
@@ -399,8 +398,13 @@ def _answer(
     intermarket: bool = False,
     on_file_batch: str | None = None,
     on_file_expiry: str | None = None,
+    rule: AlertRule | None = None,
+    repeat: int | None = None,
+    warning: str | None = None,
 ) -> TransactionOutcome:
-    rule = policy.alert_for(situation)
+    """The answer of ``situation``, with the market's alert rule for it (or ``rule``)."""
+    if rule is None:
+        rule = policy.alert_for(situation)
     return TransactionOutcome(
         transaction=transaction_code,
         return_code=SITUATION_CODES[situation],
@@ -413,4 +417,6 @@ def _answer(
         intermarket=intermarket,
         on_file_batch=on_file_batch,
         on_file_expiry=on_file_expiry,
+        repeat=repeat,
+        warning=warning,
     )
