@@ -17,10 +17,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -275,3 +275,17 @@ _trx = itertools.count(1)
 
 def trx() -> str:
     return f"trx-{os.getpid()}-{next(_trx)}"
+
+
+_T = TypeVar("_T")
+
+
+def eventually(read: Callable[[], _T], done: Callable[[_T], bool]) -> _T:
+    """Read until ``done`` holds (about 5 s at most): alerts reach the hub through an outbox, after the
+    answer."""
+    for _ in range(250):
+        value = read()
+        if done(value):
+            return value
+        time.sleep(0.02)
+    return value

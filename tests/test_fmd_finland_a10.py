@@ -13,14 +13,13 @@ hold the bulk path against the single-pack one on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
-from fmd_nodes import Federation, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import Federation, eventually, new_gtin, pack, start_federation, trx, upload
 from packtrail.fmd import audit
 from packtrail.fmd.model import Client, Role
 from packtrail.fmd.national import NationalSystem
@@ -63,16 +62,6 @@ def send(fed: Federation, market: str, code: str, key: str, gtin: str, serial: s
 
 def short(answer: dict[str, Any]) -> tuple[Any, ...]:
     return answer["returnCode"], answer["alert"], answer["alertRaised"], answer.get("repeat")
-
-
-def eventually(read: Any, done: Any) -> Any:
-    """Read until ``done`` holds: alerts reach the hub through an outbox, after the answer."""
-    for _ in range(250):
-        value = read()
-        if done(value):
-            return value
-        time.sleep(0.02)
-    return value
 
 
 def fi_alerts(fed: Federation, gtin: str) -> list[dict[str, Any]]:

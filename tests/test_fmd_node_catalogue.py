@@ -14,15 +14,15 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import pytest
 
-from fmd_nodes import STANDARD_CLIENTS, Federation, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import STANDARD_CLIENTS, Federation, eventually, new_gtin, pack, start_federation, trx, upload
 from packtrail.fmd import (
     Batch,
     BatchUpload,
@@ -39,9 +39,6 @@ from packtrail.fmd import (
     apply,
     policy_for,
 )
-
-_T = TypeVar("_T")
-
 
 _webhook_port = 0
 
@@ -128,16 +125,6 @@ def bulk(
 def feed(fed: Federation, key: str, node: str = "hub") -> list[dict[str, Any]]:
     path = "/hub/v1/alerts/feed" if node == "hub" else "/fmd/v1/alerts/feed"
     return list(fed.get(node, path, key=key, limit=1000).json()["events"])
-
-
-def eventually(read: Callable[[], _T], done: Callable[[_T], bool]) -> _T:
-    """Read until ``done`` holds: alerts reach the hub through an outbox, after the answer."""
-    for _ in range(250):
-        value = read()
-        if done(value):
-            return value
-        time.sleep(0.02)
-    return value
 
 
 # --------------------------------------------------------------------------- EU-01
