@@ -289,3 +289,31 @@ def eventually(read: Callable[[], _T], done: Callable[[_T], bool]) -> _T:
             return value
         time.sleep(0.02)
     return value
+
+
+def fields(gtin: str, serial: str, **kw: str) -> dict[str, str]:
+    """A pack's fields for a bulk list (no clientTrxId: the job gives each pack its own)."""
+    return {k: v for k, v in pack(gtin, serial, "", **kw).items() if k != "clientTrxId"}
+
+
+def submit(fed: Federation, packs: list[dict[str, Any]], key: str = "apo1", trx_id: str = "") -> Any:
+    """Submit a mixed bulk (G195) to DE; its 202 answer."""
+    response = fed.post("DE", "/fmd/v1/packs/G195", {"clientTrxId": trx_id or trx(), "packs": packs}, key=key)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def fetch(fed: Federation, bulk_id: str, key: str = "apo1", code: str = "G196") -> Any:
+    """Fetch a bulk's results from DE (G196 unless ``code`` says otherwise)."""
+    return fed.post("DE", f"/fmd/v1/packs/{code}", {"bulkId": bulk_id}, key=key)
+
+
+def wait_done(fed: Federation, bulk_id: str, key: str = "apo1") -> dict[str, Any]:
+    """Fetch until the bulk is done (NMVS_FI_BAT_01 meanwhile); its results."""
+    for _ in range(400):
+        body: dict[str, Any] = fetch(fed, bulk_id, key).json()
+        if body["status"] == "done":
+            return body
+        assert body["returnCode"] == "NMVS_FI_BAT_01", body
+        time.sleep(0.025)
+    raise AssertionError(f"bulk {bulk_id} not done: {body}")

@@ -17,13 +17,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import fresh_schema
-from fmd_nodes import STANDARD_CLIENTS, Federation, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import (
+    STANDARD_CLIENTS,
+    Federation,
+    fetch,
+    fields,
+    new_gtin,
+    pack,
+    start_federation,
+    submit,
+    trx,
+    upload,
+    wait_done,
+)
 from packtrail.fmd import audit
 from packtrail.fmd.bulk import MAX_BULK_PACKS, MIXABLE_CODES, mixed_pack_request, read_mixed_bulk
 from packtrail.fmd.codes import TransactionCode
@@ -56,30 +67,6 @@ def fed(tmp_path_factory: pytest.TempPathFactory, de_store: str) -> Iterator[Fed
         yield federation
     finally:
         federation.stop()
-
-
-def fields(gtin: str, serial: str, **kw: str) -> dict[str, str]:
-    return {k: v for k, v in pack(gtin, serial, "", **kw).items() if k != "clientTrxId"}
-
-
-def submit(fed: Federation, packs: list[dict[str, Any]], key: str = "apo1", trx_id: str = "") -> Any:
-    response = fed.post("DE", "/fmd/v1/packs/G195", {"clientTrxId": trx_id or trx(), "packs": packs}, key=key)
-    assert response.status_code == 202, response.text
-    return response.json()
-
-
-def fetch(fed: Federation, bulk_id: str, key: str = "apo1", code: str = "G196") -> Any:
-    return fed.post("DE", f"/fmd/v1/packs/{code}", {"bulkId": bulk_id}, key=key)
-
-
-def wait_done(fed: Federation, bulk_id: str, key: str = "apo1") -> dict[str, Any]:
-    for _ in range(400):
-        body: dict[str, Any] = fetch(fed, bulk_id, key).json()
-        if body["status"] == "done":
-            return body
-        assert body["returnCode"] == "NMVS_FI_BAT_01", body
-        time.sleep(0.025)
-    raise AssertionError(f"bulk {bulk_id} not done: {body}")
 
 
 def pack_audit(storage: Storage, gtin: str) -> list[tuple[Any, ...]]:
@@ -265,34 +252,6 @@ def test_input_errors_name_the_field_and_what_was_expected(
 def test_a_mixed_bulk_without_client_trx_id_is_an_input_error(fed: Federation) -> None:
     response = fed.post("DE", "/fmd/v1/packs/G195", {"packs": [{"code": "G110", "scan": "x"}]}, key="apo1")
     assert (response.status_code, response.json()["field"]) == (400, "clientTrxId")
-
-
-def test_g196_over_http_answers_fi_bat_01_while_the_job_cannot_finish(fed: Federation, de_store: str) -> None:
-    """PostgreSQL: while the test holds a lock that keeps the node from storing the job's results, G196
-    over HTTP answers NMVS_FI_BAT_01 (the job still queued); once the lock is gone, the results. (On
-    SQLite a node's store work runs on its event loop, so a held lock would stall every answer: the
-    in-process test below covers it there.)"""
-    if not de_store.startswith("postgresql"):
-        pytest.skip("needs a store another connection can hold a table lock on (PostgreSQL)")
-    gtin = new_gtin()
-    upload(fed, ["S1"], gtin=gtin)
-    with psycopg.connect(de_store) as lock:
-        lock.execute("LOCK TABLE fmd_bulk_results IN EXCLUSIVE MODE")  # reads pass, writes wait
-        bulk_id = submit(
-            fed, [{"code": "G120", **fields(gtin, "S1")}, {"code": "G110", **fields(gtin, "S1")}]
-        )["bulkId"]
-        waiting = fetch(fed, bulk_id)
-        lock.rollback()
-    assert (waiting.status_code, waiting.json()["returnCode"], waiting.json()["status"]) == (
-        200,
-        "NMVS_FI_BAT_01",
-        "queued",
-    )
-    done = wait_done(fed, bulk_id)
-    assert [(r["transaction"], r["pack"]["reason"]) for r in done["results"]] == [
-        ("G120", "SUPPLIED"),
-        ("G110", "SUPPLIED"),
-    ]
 
 
 # --------------------------------------------------------------------------- in process: while it runs

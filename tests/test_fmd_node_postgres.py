@@ -10,10 +10,23 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from conftest import fresh_schema
-from fmd_nodes import STANDARD_CLIENTS, Federation, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import (
+    STANDARD_CLIENTS,
+    Federation,
+    fetch,
+    fields,
+    new_gtin,
+    pack,
+    start_federation,
+    submit,
+    trx,
+    upload,
+    wait_done,
+)
 from packtrail.fmd import audit
 from packtrail.fmd.storage import open_storage
 
@@ -78,3 +91,29 @@ def test_a_postgresql_node_answers_like_a_sqlite_node(fed: Federation, de_store:
         assert verified.ok and verified.checked > 290
     finally:
         storage.close()
+
+
+def test_g196_over_http_answers_fi_bat_01_while_the_job_cannot_finish(fed: Federation, de_store: str) -> None:
+    """A mixed bulk (G195): while the test holds a lock that keeps the node from storing the job's
+    results, G196 over HTTP answers NMVS_FI_BAT_01 (the job still queued); once the lock is gone, the
+    results. (PostgreSQL only: on SQLite a node's store work runs on its event loop, so a held lock would
+    stall every answer; ``test_fmd_mixed_bulk`` checks the same in process on both backends.)"""
+    gtin = new_gtin()
+    upload(fed, ["S1"], gtin=gtin)
+    with psycopg.connect(de_store) as lock:
+        lock.execute("LOCK TABLE fmd_bulk_results IN EXCLUSIVE MODE")  # reads pass, writes wait
+        bulk_id = submit(
+            fed, [{"code": "G120", **fields(gtin, "S1")}, {"code": "G110", **fields(gtin, "S1")}]
+        )["bulkId"]
+        waiting = fetch(fed, bulk_id)
+        lock.rollback()
+    assert (waiting.status_code, waiting.json()["returnCode"], waiting.json()["status"]) == (
+        200,
+        "NMVS_FI_BAT_01",
+        "queued",
+    )
+    done = wait_done(fed, bulk_id)
+    assert [(r["transaction"], r["pack"]["reason"]) for r in done["results"]] == [
+        ("G120", "SUPPLIED"),
+        ("G110", "SUPPLIED"),
+    ]
