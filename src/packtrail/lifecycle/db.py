@@ -107,24 +107,21 @@ class Db:
             row[0] for row in self.fetch("SELECT epc FROM lifecycle_items WHERE parent = ?", (epc,))
         )
 
-    def with_contents(
+    def with_containers(
         self,
         items: dict[str, Item],
         known: Collection[str] = (),
         read: dict[str, tuple[Any, ...]] | None = None,
-        *,
-        leaves: bool = True,
     ) -> dict[str, Item]:
-        """``items`` and, added to it, every stored item inside them (recursively), except those
-        ``known`` already (their stored rows are stale); the rows as read go into ``read``. Without
-        ``leaves`` only the containers inside them are read (index ``ix_lifecycle_items_containers``):
-        the packs stay in the database (:meth:`leaves_of`, :meth:`apply_to_leaves`)."""
+        """``items`` and, added to it, every stored container inside them (recursively, through the
+        index ``ix_lifecycle_items_containers``), except those ``known`` already (their stored rows
+        are stale); the rows as read go into ``read``. The packs stay in the database
+        (:meth:`leaves_of`, :meth:`apply_to_leaves`)."""
         frontier = [epc for epc, item in items.items() if item.container]
         depth = 0
         while frontier and depth < _MAX_DEPTH:
             depth += 1
-            where = f"parent {self.any}" if leaves else f"parent {self.any} AND container"
-            rows = self._items_where(where, (self.values(frontier),))
+            rows = self._items_where(f"parent {self.any} AND container", (self.values(frontier),))
             frontier = []
             for row in rows:
                 if row[0] not in items and row[0] not in known:

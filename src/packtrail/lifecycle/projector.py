@@ -102,7 +102,7 @@ class Batch:
         replay.late = []
         if stored:
             # the containers inside them, not the packs: events reaching those are applied in SQL
-            db.with_contents(stored, known=replay.items, read=self.before, leaves=False)
+            db.with_containers(stored, known=replay.items, read=self.before)
             replay.add(stored)
             replay.unloaded.update(epc for epc, item in stored.items() if item.container)
         for f in facts:
