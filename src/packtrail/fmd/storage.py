@@ -50,7 +50,7 @@ from packtrail.fmd.clock import from_us, to_us
 from packtrail.fmd.codes import TransactionCode
 from packtrail.fmd.model import Batch, Client, PackRecord, ProductMaster, Role, StateChange
 from packtrail.fmd.states import PackState, Reason
-from packtrail.store.engine import dialect_of, store_url
+from packtrail.store.engine import Checkpointer, dialect_of, store_url
 from packtrail.store.errors import StoreError
 
 __all__ = [
@@ -120,6 +120,16 @@ def migrate(engine: Engine) -> None:
                 connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
                 connection.commit()
 
+
+CHECKPOINT_TRANSACTIONS: Final = 200
+"""SQLite: write transactions between two passive checkpoints of the write-ahead log, which a thread of
+their own runs (:class:`~packtrail.store.engine.Checkpointer`). SQLite's automatic checkpoint runs inside
+the commit that crosses its threshold: every ~150 requests one request, and those queued behind it,
+waited for a copy of ~1,000 pages and an fsync — the G110 tail (p99 7.3 ms at 1,000 requests/s, p95
+3.8 ms; with a 10,000-page threshold p95 2.1 ms but p99 28 ms)."""
+WAL_RESTART_BYTES: Final = 64 * 1024 * 1024
+"""SQLite: a log this long is checkpointed in full, and started afresh, between two requests (a steady
+stream of commits never lets a passive checkpoint catch up)."""
 
 _IMMEDIATE: Final = "fmd_immediate"
 """Execution option: begin the SQLite transaction with ``BEGIN IMMEDIATE`` (take the write lock at once)."""
@@ -303,6 +313,11 @@ class Storage:
         self._write_lock = threading.Lock()
         self._writer: Connection | None = None
         self._clients: dict[str, Client] = {}
+        self._checkpointer: Checkpointer | None = None
+        if self.dialect == "sqlite":
+            self._checkpointer = Checkpointer(
+                engine, every=CHECKPOINT_TRANSACTIONS, restart_bytes=WAL_RESTART_BYTES
+            )
 
     # -- connections --------------------------------------------------------------------------------
 
@@ -314,7 +329,10 @@ class Storage:
             with self._write_lock:
                 if self._writer is None:
                     self._writer = self.engine.connect().execution_options(**{_IMMEDIATE: True})
+                    driver(self._writer).execute("PRAGMA wal_autocheckpoint=0")  # the thread does it
                 yield from _sqlite_transaction(self._writer)
+            if self._checkpointer is not None:
+                self._checkpointer.request(1)
         else:
             with self.engine.begin() as conn:
                 yield conn
@@ -332,6 +350,9 @@ class Storage:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         self.engine.dispose()
 
     # -- which node the store belongs to ------------------------------------------------------------

@@ -182,8 +182,13 @@ class Checkpointer:
     :data:`WAL_KEPT_BYTES` on disk.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, every: int | None = None, restart_bytes: int | None = None) -> None:
         self._engine = engine
+        self._every = every
+        """Events (or, for another user, transactions) between passive checkpoints (None:
+        :data:`CHECKPOINT_EVENTS`)."""
+        self._restart_bytes = restart_bytes
+        """Log length that has the next :meth:`request` restart it (None: :data:`WAL_RESTART_BYTES`)."""
         self._waiting = 0
         self._wanted = threading.Event()
         self._stopping = False
@@ -205,7 +210,7 @@ class Checkpointer:
                 self.checkpoint("RESTART")
                 self.restarts += 1
         self._waiting += events
-        if self._waiting >= CHECKPOINT_EVENTS:
+        if self._waiting >= (CHECKPOINT_EVENTS if self._every is None else self._every):
             self._waiting = 0
             self._wanted.set()
 
@@ -218,7 +223,8 @@ class Checkpointer:
             _, logged, _ = driver.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()  # type: ignore[union-attr]
             if mode == "PASSIVE":
                 page_size = driver.execute("PRAGMA page_size").fetchone()[0]  # type: ignore[union-attr]
-                if logged * page_size > WAL_RESTART_BYTES:
+                limit = WAL_RESTART_BYTES if self._restart_bytes is None else self._restart_bytes
+                if logged * page_size > limit:
                     self._restart = True
         finally:
             raw.close()
