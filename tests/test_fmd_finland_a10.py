@@ -19,7 +19,15 @@ from typing import Any
 import orjson
 import pytest
 
-from fmd_nodes import Federation, eventually, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import (
+    Federation,
+    eventually,
+    federation_running,
+    new_gtin,
+    pack,
+    trx,
+    upload,
+)
 from packtrail.fmd import audit
 from packtrail.fmd.model import Client, Role
 from packtrail.fmd.national import NationalSystem
@@ -47,11 +55,10 @@ WARNING_TAIL = "from repeat 4 on, #A10 is raised"
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    federation = start_federation(tmp_path_factory.mktemp("fmd-fi"), markets=("FI", "DE"), clients=CLIENTS)
-    try:
+    with federation_running(
+        tmp_path_factory.mktemp("fmd-fi"), markets=("FI", "DE"), clients=CLIENTS
+    ) as federation:
         yield federation
-    finally:
-        federation.stop()
 
 
 def send(fed: Federation, market: str, code: str, key: str, gtin: str, serial: str, trx_id: str = "") -> Any:

@@ -25,11 +25,11 @@ from conftest import fresh_schema
 from fmd_nodes import (
     STANDARD_CLIENTS,
     Federation,
+    federation_running,
     fetch,
     fields,
     new_gtin,
     pack,
-    start_federation,
     submit,
     trx,
     upload,
@@ -60,13 +60,10 @@ def de_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory, de_store: str) -> Iterator[Federation]:
-    federation = start_federation(
+    with federation_running(
         tmp_path_factory.mktemp("fmd-mixed"), stores={"DE": de_store}, clients=STANDARD_CLIENTS
-    )
-    try:
+    ) as federation:
         yield federation
-    finally:
-        federation.stop()
 
 
 def pack_audit(storage: Storage, gtin: str) -> list[tuple[Any, ...]]:

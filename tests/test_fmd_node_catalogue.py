@@ -22,7 +22,16 @@ from typing import Any, ClassVar
 
 import pytest
 
-from fmd_nodes import STANDARD_CLIENTS, Federation, eventually, new_gtin, pack, start_federation, trx, upload
+from fmd_nodes import (
+    STANDARD_CLIENTS,
+    Federation,
+    eventually,
+    federation_running,
+    new_gtin,
+    pack,
+    trx,
+    upload,
+)
 from packtrail.fmd import (
     Batch,
     BatchUpload,
@@ -79,11 +88,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory, webhook: list[dict[str, Any]])
         (node, key, {**fields, "webhook": url} if key == "mah" else fields)
         for node, key, fields in STANDARD_CLIENTS
     ]
-    federation = start_federation(tmp_path_factory.mktemp("fmd-catalogue"), clients=clients)
-    try:
+    with federation_running(tmp_path_factory.mktemp("fmd-catalogue"), clients=clients) as federation:
         yield federation
-    finally:
-        federation.stop()
 
 
 @pytest.fixture

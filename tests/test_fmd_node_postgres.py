@@ -17,11 +17,11 @@ from conftest import fresh_schema
 from fmd_nodes import (
     STANDARD_CLIENTS,
     Federation,
+    federation_running,
     fetch,
     fields,
     new_gtin,
     pack,
-    start_federation,
     submit,
     trx,
     upload,
@@ -39,13 +39,10 @@ def de_store(postgres_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory, de_store: str) -> Iterator[Federation]:
-    federation = start_federation(
+    with federation_running(
         tmp_path_factory.mktemp("fmd-postgres"), stores={"DE": de_store}, clients=STANDARD_CLIENTS
-    )
-    try:
+    ) as federation:
         yield federation
-    finally:
-        federation.stop()
 
 
 def run(fed: Federation, code: str, key: str, gtin: str, serial: str, market: str = "DE", **kw: str) -> Any:
