@@ -98,3 +98,72 @@ def test_a_failing_request_fails_alone(storage: Storage) -> None:
     with storage.read() as conn:
         check = audit.verify(conn)
     assert check.ok and check.checked == 2
+
+
+def test_a_group_whose_writes_fail_at_commit_is_answered_one_by_one(storage: Storage) -> None:
+    """The stored answers and audit entries of a group travel with its COMMIT (on PostgreSQL in one
+    pipeline): when they fail there — here another writer stored the same clientTrxId after the group
+    read — nothing of the group stays, and each request runs again alone and sees what is stored.
+    (PostgreSQL: on SQLite the group holds the one write lock from its read to its commit.)"""
+    if storage.dialect != "postgresql":
+        pytest.skip("SQLite lets no other writer in between a group's read and its commit")
+    system = NationalSystem(storage)
+    stored = []
+
+    def other_writer(conn: Any) -> None:
+        if not stored:  # only the first time: the retry must find the row, not write it again
+            stored.append(True)
+            with storage.write() as other:
+                other.exec_driver_sql(
+                    "INSERT INTO fmd_transactions (client_id, client_trx_id, fingerprint, status, answer, "
+                    "trx_id, at_us) VALUES ('apo-1', 'dup', 'another request', 200, '{}', 'T-other', 1)"
+                )
+
+    async def calls() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                system.single(TransactionCode.G110, request("S1", "dup"), PHARMACY, forward=False),
+                system.group.run(other_writer),
+                system.single(TransactionCode.G120, request("S2", "fine"), PHARMACY, forward=False),
+                return_exceptions=True,
+            )
+        )
+
+    clash, _, fine = together(system, calls())
+    assert clash.status == 409 and clash.body["returnCode"] == "NMVS_TE_TX_01"
+    assert fine.body["returnCode"] == "NMVS_SUCCESS" and fine.body["pack"]["state"] == "INACTIVE"
+    with storage.read() as conn:
+        check = audit.verify(conn)
+        entries = [(e["serialNumber"], e["returnCode"]) for e in audit.entries(conn)]
+        (state,) = conn.exec_driver_sql("SELECT state FROM fmd_packs WHERE serial = 'S2'").one()
+    assert check.ok
+    assert entries == [("S1", "NMVS_TE_TX_01"), ("S2", "NMVS_SUCCESS")]  # the failed group left none
+    assert state == "INACTIVE"
+
+
+def test_the_group_connection_is_replaced_when_it_is_lost(storage: Storage) -> None:
+    """PostgreSQL: the group worker keeps one connection; when the server ends it, the request that
+    finds it dead runs again on a new one (and the ones after it do not notice)."""
+    if storage.dialect != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    system = NationalSystem(storage)
+    lost: list[int] = []
+
+    async def calls() -> list[Any]:
+        first = await system.single(TransactionCode.G110, request("S1", "c-1"), PHARMACY, forward=False)
+        with storage.group_write() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            lost.append(pid)
+        with storage.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            admin.commit()
+        second = await system.single(TransactionCode.G110, request("S2", "c-2"), PHARMACY, forward=False)
+        third = await system.single(TransactionCode.G120, request("S3", "c-3"), PHARMACY, forward=False)
+        return [first, second, third]
+
+    answers = together(system, calls())
+    assert [a.body["returnCode"] for a in answers] == ["NMVS_SUCCESS"] * 3
+    with storage.group_write() as conn:
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() not in lost
+    with storage.read() as conn:
+        assert audit.verify(conn).checked == 3

@@ -209,13 +209,21 @@ _APPEND_POSTGRES: Final = (
 here to the commit."""
 
 
+PIPELINED_ENTRIES: Final = 64
+"""Up to this many entries are appended one statement each, every statement moving the head row (no
+read of the head first); more are linked here after one read of the head, which then moves once —
+each update of one row within a transaction walks the row's earlier versions, so a thousand updates
+would cost more than the read."""
+
+
 def append(conn: Connection, new_entries: Sequence[AuditEntry]) -> None:
     """Append entries to the chain inside the caller's transaction.
 
     The head row is updated by each append and stays locked until the commit, so concurrent writers
-    queue and the chain never forks. For one entry PostgreSQL computes the link (``sha256`` over the
-    previous hash and the digest) in the statement that takes the next number; otherwise the link is
-    computed here, under the head row's lock (SQLite's writers are serialised anyway).
+    queue and the chain never forks. For up to :data:`PIPELINED_ENTRIES` entries PostgreSQL computes
+    each link (``sha256`` over the previous hash and the digest) in the statement that takes the next
+    number; otherwise the link is computed here, under the head row's lock (SQLite's writers are
+    serialised anyway).
     """
     if new_entries:
         append_rows(conn, [entry.columns() for entry in new_entries])
@@ -231,11 +239,20 @@ def append_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     if stage is not None:  # a group of requests: chained and written together at its end
         stage.audit.extend(rows)
         return
-    if len(rows) == 1 and conn.dialect.name == "postgresql":
-        # One request: number, link and store in one round trip.
-        columns = rows[0]
-        digest = hashlib.sha256(canonical(dict(zip(_CONTENT_NAMES, columns, strict=True)))).hexdigest()
-        driver(conn).execute(_APPEND_POSTGRES, (digest, *columns, digest))
+    if len(rows) <= PIPELINED_ENTRIES and conn.dialect.name == "postgresql":
+        # A few entries (one request, a group of them): PostgreSQL numbers and links each in the
+        # statement that stores it, so nothing is read back first — inside a pipeline the statements
+        # travel with whatever follows them (the group's COMMIT: :meth:`Storage.staged`).
+        sha256, names = hashlib.sha256, _CONTENT_NAMES
+        values = []
+        for columns in rows:
+            digest = sha256(canonical(dict(zip(names, columns, strict=True)))).hexdigest()
+            values.append((digest, *columns, digest))
+        raw = driver(conn)
+        if len(values) == 1:
+            raw.execute(_APPEND_POSTGRES, values[0])
+        else:
+            raw.cursor().executemany(_APPEND_POSTGRES, values)
         return
     # Many entries (a group of requests): one prepared statement run per entry (psycopg pipelines them
     # inside the group's pipeline, where COPY is not allowed).

@@ -44,6 +44,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from packtrail.fmd.storage import Storage
 
@@ -125,27 +126,41 @@ class GroupCommit:
             return []
         if len(group) > 1:
             try:
-                lookups = [item[2] for item in group if item[2] is not None]
-                with self.storage.write() as conn, self.storage.staged(conn, lookups):
-                    values = [fn(conn) for fn, _, _ in group]
+                values = self._transaction(group)
             except Exception as exc:  # rolled back: retry one by one, so only the culprit fails
                 log.info("a group of %d failed (%r); running its requests one by one", len(group), exc)
             else:
-                self.groups += 1
-                self.requests += len(group)
                 return [(item, True, value) for item, value in zip(group, values, strict=True)]
         done: list[tuple[_Item, bool, Any]] = []
         for item in group:
             try:
-                with self.storage.write() as conn, self.storage.staged(conn):
-                    value = item[0](conn)
+                (value,) = self._transaction([item])
             except Exception as exc:
                 done.append((item, False, exc))
             else:
-                self.groups += 1
-                self.requests += 1
                 done.append((item, True, value))
         return done
+
+    def _transaction(self, group: list[_Item]) -> list[Any]:
+        """The requests of ``group`` applied in one transaction, committed (a group of one too reads its
+        answer and pack in advance: on PostgreSQL two round trips in all, see
+        :meth:`packtrail.fmd.storage.Storage.staged`)."""
+        lookups = [item[2] for item in group if item[2] is not None]
+        try:
+            with self.storage.group_write() as conn, self.storage.staged(conn, lookups, commit=True):
+                values = [fn(conn) for fn, _, _ in group]
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The connection was lost (a restarted server, a killed backend): run the group again on a
+            # new one. Safe even if the loss hid a commit: each request's clientTrxId is stored with
+            # its answer, so a request that did commit reads its first answer back and changes nothing.
+            log.warning("the store connection was lost (%s); running the group again", exc.orig)
+            with self.storage.group_write() as conn, self.storage.staged(conn, lookups, commit=True):
+                values = [fn(conn) for fn, _, _ in group]
+        self.groups += 1
+        self.requests += len(group)
+        return values
 
 
 def _settle(done: list[tuple[_Item, bool, Any]]) -> None:

@@ -29,7 +29,6 @@ not at all. On SQLite writers are serialised in-process (one lock, then
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -130,6 +129,9 @@ waited for a copy of ~1,000 pages and an fsync — the G110 tail (p99 7.3 ms at 
 WAL_RESTART_BYTES: Final = 64 * 1024 * 1024
 """SQLite: a log this long is checkpointed in full, and started afresh, between two requests (a steady
 stream of commits never lets a passive checkpoint catch up)."""
+
+_PG_IDLE: Final = 0
+"""libpq's ``PQTRANSACTION_IDLE``: no transaction open on the connection (``psycopg.pq.TransactionStatus``)."""
 
 _IMMEDIATE: Final = "fmd_immediate"
 """Execution option: begin the SQLite transaction with ``BEGIN IMMEDIATE`` (take the write lock at once)."""
@@ -312,6 +314,8 @@ class Storage:
         self.market: str | None = None
         self._write_lock = threading.Lock()
         self._writer: Connection | None = None
+        self._group_lock = threading.Lock()
+        self._group_conn: Connection | None = None
         self._clients: dict[str, Client] = {}
         self._checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
@@ -338,6 +342,29 @@ class Storage:
                 yield conn
 
     @contextmanager
+    def group_write(self) -> Iterator[Connection]:
+        """:meth:`write` for the group commit's worker (:mod:`packtrail.fmd.groupcommit`), which runs one
+        transaction at a time: on PostgreSQL on a connection of its own, kept between transactions
+        (no pool check-out and check-in per group; a connection that failed is replaced)."""
+        if self.dialect == "sqlite":
+            with self.write() as conn:
+                yield conn
+            return
+        with self._group_lock:
+            kept = self._group_conn
+            if kept is None or kept.closed or kept.invalidated:
+                kept = self._group_conn = self.engine.connect()
+            conn = kept
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                if conn.invalidated:
+                    conn.close()
+                    self._group_conn = None
+                raise
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot."""
         with self.engine.connect() as conn:
@@ -350,6 +377,10 @@ class Storage:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        with self._group_lock:
+            if self._group_conn is not None:
+                self._group_conn.close()
+                self._group_conn = None
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
@@ -721,34 +752,66 @@ class Storage:
         stage.transactions.append(row)
 
     @contextmanager
-    def staged(self, conn: Connection, lookups: Iterable[tuple[str, str, str, str]] = ()) -> Iterator[None]:
+    def staged(
+        self,
+        conn: Connection,
+        lookups: Iterable[tuple[str, str, str, str]] = (),
+        *,
+        commit: bool = False,
+    ) -> Iterator[None]:
         """Within the block, stored answers and audit entries written on ``conn`` are kept in memory
         (reads on ``conn`` see them) and written at its end with one statement each — a group of
-        requests (:mod:`packtrail.fmd.groupcommit`) then pays two round trips for them, not two per
+        requests (:mod:`packtrail.fmd.groupcommit`) then pays one round trip for them, not two per
         request. ``lookups`` — ``(client_id, clientTrxId, product_code, serial)`` of each request —
         are read first in one statement per 250, for :meth:`get_recorded_and_pack` (a pack changed
-        in the block is read afresh). Nothing is written when the block raises (the caller rolls back)."""
+        in the block is read afresh). Nothing is written when the block raises (the caller rolls back).
+
+        ``commit=True`` commits the transaction with the writes. On PostgreSQL a group of verifies
+        then costs two round trips in all, and psycopg's pipeline no more than it must: the read runs
+        before the transaction begins (when nothing ran on ``conn`` yet; under READ COMMITTED every
+        statement reads a fresh snapshot anyway, and the pack writes compare and set), the ``BEGIN``,
+        the writes and the ``COMMIT`` travel in one pipeline — the caller's :meth:`write` then finds
+        nothing left to commit. On SQLite ``commit`` changes nothing (the caller's :meth:`write`
+        commits)."""
         from packtrail.fmd import audit
 
         stage = StagedWrites()
         wanted = list(dict.fromkeys(lookups))
+        postgres = self.dialect == "postgresql"
+        raw = driver(conn)
         if wanted:
-            # PostgreSQL, in pipeline mode: the transaction's BEGIN travels with the first read.
-            with driver(conn).pipeline() if self.dialect == "postgresql" else contextlib.nullcontext():
+            before = postgres and raw.pgconn.transaction_status == _PG_IDLE
+            if before:
+                raw.autocommit = True  # the read alone: no BEGIN, no pipeline
+            try:
                 for start in range(0, len(wanted), 250):
                     stage.prefetched.update(self._lookup(conn, wanted[start : start + 250]))
+            finally:
+                if before:
+                    raw.autocommit = False
         conn.info[_STAGE] = stage
         try:
             yield
         finally:
             conn.info.pop(_STAGE, None)
-        raw = driver(conn)
-        # On PostgreSQL in pipeline mode: the answers' insert travels with the audit head's read, the
-        # audit insert with the head's update — two round trips for the group's writes, then the commit.
-        with raw.pipeline() if self.dialect == "postgresql" else contextlib.nullcontext():
+        if not postgres:
             if stage.transactions:
                 raw.cursor().executemany(self._sql["insert_trx"], stage.transactions)
             audit.append_rows(conn, stage.audit)
+            return
+        # The answers' insert, the audit entries (each numbered and linked by PostgreSQL under the head
+        # row's lock: audit.append_rows) and the COMMIT in one pipeline: one round trip (a big group
+        # reads the audit head first: one more).
+        if not (stage.transactions or stage.audit):
+            if commit:
+                raw.commit()
+            return
+        with raw.pipeline():
+            if stage.transactions:
+                raw.cursor().executemany(self._sql["insert_trx"], stage.transactions)
+            audit.append_rows(conn, stage.audit)
+            if commit:
+                raw.execute("COMMIT")  # not raw.commit(): that syncs the pipeline once more
 
     # -- the hub's market registry ------------------------------------------------------------------
 
