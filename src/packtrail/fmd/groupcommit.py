@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -75,6 +76,7 @@ class GroupCommit:
         self._scheduled = False
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self.groups = 0
         """Transactions committed so far (with :attr:`requests`: the mean group size)."""
         self.requests = 0
@@ -106,6 +108,9 @@ class GroupCommit:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     def _take(self) -> list[_Item]:
         group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
@@ -118,12 +123,15 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        if self._executor is None:  # one thread of its own: no context copy, no shared pool to queue in
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmd-group-commit")
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
                 group = self._take()
-                _settle(await asyncio.to_thread(self._execute, group))
+                _settle(await loop.run_in_executor(self._executor, self._execute, group))
 
     def _execute(self, group: list[_Item]) -> list[tuple[_Item, bool, Any]]:
         """Run ``group`` in one transaction; on failure, each request alone. ``(item, ok, value)``."""
