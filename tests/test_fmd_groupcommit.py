@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conftest import fresh_schema
 from packtrail.fmd import audit
 from packtrail.fmd.answers import Answer
 from packtrail.fmd.codes import TransactionCode
@@ -29,6 +30,16 @@ def storage(store_url: str) -> Iterator[Storage]:
     opened = seeded_national_storage(store_url, ("S1", "S2", "S3"))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def postgres_storage(postgres_url: str) -> Iterator[Storage]:
+    """A seeded store on PostgreSQL only (what SQLite cannot show: another writer between a group's
+    read and its commit, a lost server connection)."""
+    with fresh_schema(postgres_url) as url:
+        opened = seeded_national_storage(url, ("S1", "S2", "S3"))
+        yield opened
+        opened.close()
 
 
 def request(serial: str, trx: str) -> PackRequest:
@@ -100,13 +111,12 @@ def test_a_failing_request_fails_alone(storage: Storage) -> None:
     assert check.ok and check.checked == 2
 
 
-def test_a_group_whose_writes_fail_at_commit_is_answered_one_by_one(storage: Storage) -> None:
+def test_a_group_whose_writes_fail_at_commit_is_answered_one_by_one(postgres_storage: Storage) -> None:
     """The stored answers and audit entries of a group travel with its COMMIT (on PostgreSQL in one
     pipeline): when they fail there — here another writer stored the same clientTrxId after the group
     read — nothing of the group stays, and each request runs again alone and sees what is stored.
     (PostgreSQL: on SQLite the group holds the one write lock from its read to its commit.)"""
-    if storage.dialect != "postgresql":
-        pytest.skip("SQLite lets no other writer in between a group's read and its commit")
+    storage = postgres_storage
     system = NationalSystem(storage)
     stored = []
 
@@ -141,11 +151,10 @@ def test_a_group_whose_writes_fail_at_commit_is_answered_one_by_one(storage: Sto
     assert state == "INACTIVE"
 
 
-def test_the_group_connection_is_replaced_when_it_is_lost(storage: Storage) -> None:
+def test_the_group_connection_is_replaced_when_it_is_lost(postgres_storage: Storage) -> None:
     """PostgreSQL: the group worker keeps one connection; when the server ends it, the request that
     finds it dead runs again on a new one (and the ones after it do not notice)."""
-    if storage.dialect != "postgresql":
-        pytest.skip("SQLite has no server connection to lose")
+    storage = postgres_storage
     system = NationalSystem(storage)
     lost: list[int] = []
 
