@@ -176,3 +176,138 @@ def test_the_group_connection_is_replaced_when_it_is_lost(postgres_storage: Stor
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() not in lost
     with storage.read() as conn:
         assert audit.verify(conn).checked == 3
+
+
+def test_verifies_commit_on_the_event_loop(postgres_storage: Storage) -> None:
+    """PostgreSQL: a group of verifies (and replays) needs no statement of its own, so it is read and
+    committed on the event loop's connection — with the same answers, stored answers and audit chain
+    as the worker thread gives."""
+    storage = postgres_storage
+    system = NationalSystem(storage)
+    verify = TransactionCode.G110
+
+    async def calls() -> list[Any]:
+        # The product and batch reach the node's memory with a first request (the worker reads them).
+        await system.single(verify, request("S1", "warm"), PHARMACY, forward=False)
+        loop_groups = system.group.on_loop
+        answers = list(
+            await asyncio.gather(
+                system.single(verify, request("S1", "v-1"), PHARMACY, forward=False),
+                system.single(verify, request("S2", "v-2"), PHARMACY, forward=False),
+                system.single(verify, request("S1", "v-1"), PHARMACY, forward=False),
+            )
+        )
+        assert system.group.on_loop == loop_groups + 1
+        replayed = await system.single(verify, request("S2", "v-2"), PHARMACY, forward=False)
+        # An unknown serial raises an alert (statements of its own): the worker thread runs that one.
+        unknown = await system.single(verify, request("S9", "v-3"), PHARMACY, forward=False)
+        assert system.group.on_loop == loop_groups + 2
+        return [*answers, replayed, unknown]
+
+    one, two, replay, replayed, unknown = together(system, calls())
+    assert one.body["returnCode"] == two.body["returnCode"] == "NMVS_SUCCESS"
+    assert replay == one and replayed == two  # within the group and after it: the first answer
+    assert unknown.body["returnCode"] != "NMVS_SUCCESS" and unknown.body.get("alertId")
+    with storage.read() as conn:
+        check = audit.verify(conn)
+        stored = conn.exec_driver_sql("SELECT count(*) FROM fmd_transactions").scalar_one()
+        alerts = conn.exec_driver_sql("SELECT count(*) FROM fmd_alerts").scalar_one()
+    assert check.ok and check.checked == stored == 4  # warm, v-1, v-2, v-3: replays add nothing
+    assert alerts == 1
+
+
+def test_a_state_change_runs_in_the_worker(postgres_storage: Storage) -> None:
+    """A group with a state change (it writes the pack) is not tried on the event loop's connection
+    half-way: it runs in the worker thread, and every answer is as one by one."""
+    storage = postgres_storage
+    system = NationalSystem(storage)
+
+    async def calls() -> list[Any]:
+        await system.single(TransactionCode.G110, request("S3", "warm"), PHARMACY, forward=False)
+        loop_groups = system.group.on_loop
+        answers = list(
+            await asyncio.gather(
+                system.single(TransactionCode.G110, request("S1", "a"), PHARMACY, forward=False),
+                system.single(TransactionCode.G120, request("S2", "b"), PHARMACY, forward=False),
+                system.single(TransactionCode.G110, request("S2", "c"), PHARMACY, forward=False),
+            )
+        )
+        assert system.group.on_loop == loop_groups  # the worker ran that group
+        return answers
+
+    verify, dispense, after = together(system, calls())
+    assert verify.body["returnCode"] == dispense.body["returnCode"] == "NMVS_SUCCESS"
+    assert after.body["pack"]["state"] == "INACTIVE"  # the verify after the dispense saw it
+    with storage.read() as conn:
+        check = audit.verify(conn)
+        (state,) = conn.exec_driver_sql("SELECT state FROM fmd_packs WHERE serial = 'S2'").one()
+    assert check.ok and check.checked == 4 and state == "INACTIVE"
+
+
+def test_a_failed_commit_on_the_event_loop_leaves_nothing(
+    postgres_storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the event loop's commit fails — here another writer stores the group's clientTrxId after
+    the group read — nothing of it stays, and the worker thread answers as the store then says."""
+    storage = postgres_storage
+    system = NationalSystem(storage)
+    read = storage.lookup_rows
+    raced: list[bool] = []
+
+    def read_then_race(rows: Any) -> Any:
+        found = list(read(rows))
+        if any(key[1] == "dup" for key, _ in found) and not raced:
+            raced.append(True)
+            with storage.write() as other:
+                other.exec_driver_sql(
+                    "INSERT INTO fmd_transactions (client_id, client_trx_id, fingerprint, status, answer, "
+                    "trx_id, at_us) VALUES ('apo-1', 'dup', 'another request', 200, '{}', 'T-other', 1)"
+                )
+        return iter(found)
+
+    async def calls() -> list[Any]:
+        await system.single(TransactionCode.G110, request("S3", "warm"), PHARMACY, forward=False)
+        monkeypatch.setattr(storage, "lookup_rows", read_then_race)
+        return list(
+            await asyncio.gather(
+                system.single(TransactionCode.G110, request("S1", "dup"), PHARMACY, forward=False),
+                system.single(TransactionCode.G110, request("S2", "fine"), PHARMACY, forward=False),
+            )
+        )
+
+    clash, fine = together(system, calls())
+    assert raced
+    assert clash.status == 409 and clash.body["returnCode"] == "NMVS_TE_TX_01"
+    assert fine.body["returnCode"] == "NMVS_SUCCESS"
+    with storage.read() as conn:
+        check = audit.verify(conn)
+        entries = [(e["serialNumber"], e["returnCode"]) for e in audit.entries(conn)]
+    assert check.ok
+    assert entries == [("S3", "NMVS_SUCCESS"), ("S1", "NMVS_TE_TX_01"), ("S2", "NMVS_SUCCESS")]
+
+
+def test_the_event_loop_connection_is_replaced_when_it_is_lost(postgres_storage: Storage) -> None:
+    """When the server ends the event loop's connection, the group it was reading for runs in the
+    worker thread and the next group on the loop opens a new connection."""
+    storage = postgres_storage
+    system = NationalSystem(storage)
+    verify = TransactionCode.G110
+
+    async def calls() -> list[Any]:
+        answers = [await system.single(verify, request("S1", "l-1"), PHARMACY, forward=False)]
+        answers.append(await system.single(verify, request("S2", "l-2"), PHARMACY, forward=False))
+        assert system.group.on_loop == 1
+        pid = system.group._async[1].info.backend_pid if system.group._async else None
+        assert pid is not None
+        with storage.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            admin.commit()
+        answers.append(await system.single(verify, request("S3", "l-3"), PHARMACY, forward=False))
+        answers.append(await system.single(verify, request("S1", "l-4"), PHARMACY, forward=False))
+        assert system.group.on_loop == 2  # l-3 by the worker, l-4 on a new connection
+        return answers
+
+    answers = together(system, calls())
+    assert [a.body["returnCode"] for a in answers] == ["NMVS_SUCCESS"] * 4
+    with storage.read() as conn:
+        assert audit.verify(conn).checked == 4

@@ -52,6 +52,7 @@ from packtrail.fmd import schema as t
 from packtrail.fmd.clock import from_us, to_us
 
 __all__ = [
+    "APPEND_POSTGRES",
     "GENESIS",
     "AuditEntry",
     "Verification",
@@ -63,6 +64,7 @@ __all__ = [
     "content_of",
     "digest_of",
     "entries",
+    "postgres_appends",
     "purge",
     "retain_until",
     "verify",
@@ -207,6 +209,7 @@ _APPEND_POSTGRES: Final = (
 )
 """PostgreSQL numbers, links and stores an entry in one statement: the head row stays locked only from
 here to the commit."""
+APPEND_POSTGRES: Final = _APPEND_POSTGRES
 
 
 PIPELINED_ENTRIES: Final = 64
@@ -243,11 +246,7 @@ def append_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         # A few entries (one request, a group of them): PostgreSQL numbers and links each in the
         # statement that stores it, so nothing is read back first — inside a pipeline the statements
         # travel with whatever follows them (the group's COMMIT: :meth:`Storage.staged`).
-        sha256, names = hashlib.sha256, _CONTENT_NAMES
-        values = []
-        for columns in rows:
-            digest = sha256(canonical(dict(zip(names, columns, strict=True)))).hexdigest()
-            values.append((digest, *columns, digest))
+        values = postgres_appends(rows)
         raw = driver(conn)
         if len(values) == 1:
             raw.execute(_APPEND_POSTGRES, values[0])
@@ -257,6 +256,18 @@ def append_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     # Many entries (a group of requests): one prepared statement run per entry (psycopg pipelines them
     # inside the group's pipeline, where COPY is not allowed).
     _append_rows(conn, rows, copy=False)
+
+
+def postgres_appends(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The parameters of :data:`APPEND_POSTGRES` for each entry (column values as
+    :meth:`AuditEntry.columns`): the statement that numbers, links and stores one entry, run once per
+    entry in order inside the writer's transaction."""
+    sha256, names = hashlib.sha256, _CONTENT_NAMES
+    values = []
+    for columns in rows:
+        digest = sha256(canonical(dict(zip(names, columns, strict=True)))).hexdigest()
+        values.append((digest, *columns, digest))
+    return values
 
 
 def append_columns(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

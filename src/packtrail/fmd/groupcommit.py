@@ -12,10 +12,16 @@ unchanged (``synchronous_commit`` stays on) — only the cost of a commit is sha
 
 - On SQLite the queue runs on the event loop, after the callbacks that are ready (the requests
   that arrived in the same poll join); SQLite work is in-process and short.
-- On PostgreSQL one worker drains the queue in a thread: while a group commits, the next one
-  gathers, so the group size follows the load (one request when idle, dozens under a burst). The
-  worker keeps one connection (:meth:`packtrail.fmd.storage.Storage.group_write`) and a group of
-  verifies costs it two round trips: the read, then the writes with the ``COMMIT``. Running two
+- On PostgreSQL one worker drains the queue: while a group commits, the next one gathers, so the
+  group size follows the load (one request when idle, dozens under a burst). A group whose
+  requests need no statement of their own — verifies and replays, whose answers and packs are read
+  in advance and whose answers and audit entries are written at the end — runs on the event loop
+  over an asynchronous connection: two round trips (the read; ``BEGIN``, the writes and ``COMMIT``
+  in one pipeline), no thread hand-over (at 1,000 verifies/s p50 1.7 ms instead of 2.4–2.9 ms). Any
+  other group — a state change, a repeat to count, master data not yet in memory, an alert — runs
+  in a worker thread on a connection it keeps (:meth:`packtrail.fmd.storage.Storage.group_write`):
+  the loop's attempt stops at the first statement a request needs (before anything is written)
+  and the thread runs the group from the start. Running two
   workers on two connections (requests about one pack in one lane) was measured slower on the
   2-core benchmark machine: smaller groups, more CPU per request (p50 3.1 ms against 2.8 ms).
 
@@ -44,6 +50,7 @@ again on a new one (a request whose commit the loss hid finds its stored answer:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +59,9 @@ from typing import Any, Final, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from packtrail.fmd.storage import Storage
+from packtrail.fmd import audit
+from packtrail.fmd.audit import PIPELINED_ENTRIES
+from packtrail.fmd.storage import StagedWrites, Storage
 
 __all__ = ["MAX_GROUP", "GroupCommit"]
 
@@ -77,9 +86,13 @@ class GroupCommit:
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        """PostgreSQL: the event loop and its asynchronous connection (:meth:`_on_loop`)."""
         self.groups = 0
         """Transactions committed so far (with :attr:`requests`: the mean group size)."""
         self.requests = 0
+        self.on_loop = 0
+        """PostgreSQL: of :attr:`groups`, those committed on the event loop (:meth:`_on_loop`)."""
 
     async def run(self, fn: Callable[[Connection], _T], lookup: _Lookup | None = None) -> _T:
         """Apply ``fn`` in a shared transaction; returns its result once that transaction committed.
@@ -111,6 +124,9 @@ class GroupCommit:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
+        if self._async is not None:
+            conn, self._async = self._async[1], None
+            await conn.close()
 
     def _take(self) -> list[_Item]:
         group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
@@ -131,7 +147,70 @@ class GroupCommit:
             self._wake.clear()
             while self._pending:
                 group = self._take()
-                _settle(await loop.run_in_executor(self._executor, self._execute, group))
+                done = await self._on_loop(group)
+                if done is None:
+                    done = await loop.run_in_executor(self._executor, self._execute, group)
+                _settle(done)
+
+    async def _on_loop(self, group: list[_Item]) -> list[tuple[_Item, bool, Any]] | None:
+        """PostgreSQL: try ``group`` on the event loop, on an asynchronous connection — no thread hand-over
+        — when its requests need no statement of their own (verifies, replays: their answers and
+        packs are read in advance, their answers and audit entries written at the end). Returns
+        None, having written nothing, when one did need a statement (a state change, a repeat to
+        count, master data not in memory, an alert) or anything failed: the worker thread then runs
+        the group as usual."""
+        if not group or len(group) > PIPELINED_ENTRIES or any(item[2] is None for item in group):
+            return None
+        lookups = list(dict.fromkeys(item[2] for item in group if item[2] is not None))
+        try:
+            conn = await self._async_connection()
+            sql, params = self.storage.lookup_statement(lookups)
+            cursor = await conn.execute(sql, params)
+            stage = StagedWrites(prefetched=dict(self.storage.lookup_rows(await cursor.fetchall())))
+        except Exception as exc:
+            await self._drop_async(exc)
+            return None
+        staging = self.storage.staging(stage)
+        try:
+            values = [fn(staging) for fn, _, _ in group]
+        except Exception:  # NeedsStatements, or a failure the worker thread will report for real
+            return None
+        try:
+            async with conn.pipeline():
+                await conn.execute("BEGIN")
+                insert = self.storage.insert_trx_statement()
+                for row in stage.transactions:
+                    await conn.execute(insert, row)
+                for row in audit.postgres_appends(stage.audit):
+                    await conn.execute(audit.APPEND_POSTGRES, row)
+                await conn.execute("COMMIT")
+        except Exception as exc:  # rolled back (or unknown, if the connection was lost: idempotent)
+            await self._drop_async(exc)
+            return None
+        self.groups += 1
+        self.requests += len(group)
+        self.on_loop += 1
+        return [(item, True, value) for item, value in zip(group, values, strict=True)]
+
+    async def _async_connection(self) -> Any:
+        """The event loop's connection to the store (autocommit: the group sends its own BEGIN)."""
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop or self._async[1].closed:
+            url = self.storage.engine.url.render_as_string(hide_password=False)
+            conn = await psycopg.AsyncConnection.connect(
+                url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True
+            )
+            self._async = (loop, conn)
+        return self._async[1]
+
+    async def _drop_async(self, exc: BaseException) -> None:
+        log.info("a group on the event loop failed (%r); the worker thread runs it", exc)
+        if self._async is not None:
+            conn, self._async = self._async[1], None
+            with contextlib.suppress(Exception):  # already broken
+                await conn.close()
 
     def _execute(self, group: list[_Item]) -> list[tuple[_Item, bool, Any]]:
         """Run ``group`` in one transaction; on failure, each request alone. ``(item, ok, value)``."""

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, event, text
@@ -286,6 +286,20 @@ class StagedWrites:
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     """Audit entries as column values (:meth:`packtrail.fmd.audit.AuditEntry.columns`), chained in this
     order at the end."""
+
+
+class NeedsStatements(Exception):
+    """A request's store work needed a statement where none may run (:meth:`Storage.staging`)."""
+
+
+class _StagedOnly:
+    """See :meth:`Storage.staging`."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsStatements(name)
 
 
 def staged_writes(conn: Connection) -> StagedWrites | None:
@@ -705,14 +719,39 @@ class Storage:
     def _lookup(
         self, conn: Connection, keys: Sequence[tuple[str, str, str, str]]
     ) -> Iterator[tuple[tuple[str, str, str, str], tuple[Recorded | None, tuple[PackRecord, int] | None]]]:
+        sql, params = self.lookup_statement(keys)
+        return self.lookup_rows(driver(conn).execute(sql, params).fetchall())
+
+    def lookup_statement(self, keys: Sequence[tuple[str, str, str, str]]) -> tuple[str, list[str]]:
+        """The statement (in the driver's parameter style) and parameters that read, for each
+        ``(client_id, clientTrxId, product_code, serial)``, the stored answer and the pack (at most
+        250 keys; :meth:`lookup_rows` reads its rows)."""
         sql = self._lookup_sql.get(len(keys))
         if sql is None:
             marks = ", ".join([f"({self._mark}, {self._mark}, {self._mark}, {self._mark})"] * len(keys))
             sql = self._lookup_sql[len(keys)] = self._sql["trx_and_pack_many"].replace("(@)", marks)
-        for row in driver(conn).execute(sql, [value for key in keys for value in key]).fetchall():
+        return sql, [value for key in keys for value in key]
+
+    @staticmethod
+    def lookup_rows(
+        rows: Iterable[Sequence[Any]],
+    ) -> Iterator[tuple[tuple[str, str, str, str], tuple[Recorded | None, tuple[PackRecord, int] | None]]]:
+        """What :meth:`lookup_statement` read: per key, the stored answer and ``(pack, upload time)``."""
+        for row in rows:
             recorded = None if row[4] is None else Recorded(*row[4:8])
             pack = None if row[8] is None else (pack_from_row(row[8:]), row[13])
             yield (row[0], row[1], row[2], row[3]), (recorded, pack)
+
+    def insert_trx_statement(self) -> str:
+        """The statement that stores one answer under its ``clientTrxId`` (the values of :meth:`put_recorded`)."""
+        return self._sql["insert_trx"]
+
+    def staging(self, stage: StagedWrites) -> Connection:
+        """A stand-in for a store connection that holds ``stage`` (:func:`staged_writes` finds it) and
+        runs no statement: any use beyond the staged reads and writes raises :class:`NeedsStatements`.
+        The group commit tries a group of verifies with it on the event loop
+        (:mod:`packtrail.fmd.groupcommit`)."""
+        return cast(Connection, _StagedOnly({_STAGE: stage}))
 
     # -- idempotency --------------------------------------------------------------------------------
 
