@@ -45,6 +45,7 @@ from packtrail.store.engine import Checkpointer, Dialect, create_store_engine, d
 from packtrail.store.errors import DuplicateNameError, QueryParameterError
 from packtrail.store.parties import Party, Viewer
 from packtrail.store.projection import Projector
+from packtrail.store.recent import Recent
 from packtrail.store.statistics import StatisticsKeeper
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ class Store:
             raise
         self._partitions: Any = None
         self._projectors: list[Projector] = []
+        self._recent_keys: Recent[Party | None] = Recent()
+        """Who an API key belongs to, as read within the last second (:mod:`packtrail.store.recent`)."""
+        self._recent_namespaces: Recent[dict[str, str]] = Recent()
         self._checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
             self._checkpointer = Checkpointer(self.engine)
@@ -185,6 +189,8 @@ class Store:
         if self._checkpointer is not None and result.captured:
             self._checkpointer.request(result.captured)
         self._statistics.captured(result.captured)
+        if result.captured:
+            self._recent_namespaces.forget()  # the document may have brought new ones
         return result
 
     def start_capture_job(self, *, party: str | None, behaviour: Behaviour, event_count: int) -> str:
@@ -301,7 +307,11 @@ class Store:
         return values, None
 
     def namespaces(self) -> dict[str, str]:
-        """Every extension namespace seen in captures, prefix -> URI (the first one seen wins a prefix)."""
+        """Every extension namespace seen in captures, prefix -> URI (the first one seen wins a prefix).
+        Read at most once a second (:mod:`packtrail.store.recent`; a capture here forgets at once)."""
+        return dict(self._recent_namespaces.get("namespaces", self._read_namespaces))
+
+    def _read_namespaces(self) -> dict[str, str]:
         table = schema.contexts
         found: dict[str, str] = {}
         with self.engine.connect() as connection:
@@ -388,12 +398,20 @@ class Store:
     def revoke_api_key(self, key: str) -> bool:
         """Revoke an API key; False when it is unknown or revoked already."""
         with self.engine.begin() as connection:
-            return parties.revoke_api_key(connection, key, now_us())
+            revoked = parties.revoke_api_key(connection, key, now_us())
+        self._recent_keys.forget()
+        return revoked
 
     def party_for_api_key(self, key: str) -> Party | None:
-        """The party an API key belongs to; None for an unknown or revoked key."""
-        with self.engine.connect() as connection:
-            return parties.party_for_api_key(connection, key)
+        """The party an API key belongs to; None for an unknown or revoked key. Read at most once a
+        second per key (:mod:`packtrail.store.recent`: a key revoked by another process stops working
+        within that second; revoked here, at once)."""
+
+        def read() -> Party | None:
+            with self.engine.connect() as connection:
+                return parties.party_for_api_key(connection, key)
+
+        return self._recent_keys.get(parties.key_hash(key), read)
 
     def party(self, gln: str) -> Party | None:
         """The registered party with this GLN, or None."""
