@@ -72,6 +72,22 @@ def test_parties_add_and_list(tmp_path: Path) -> None:
     assert code == 2 and "error:" in err
 
 
+def test_parties_revoke(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/p.db"
+    code, out, _ = run("parties", "add", PARTY_A, "--name", "Alpha Pharma", "--db", db)
+    key = out.strip()
+    from packtrail.store import open_store
+
+    with open_store(db) as store:
+        assert store.party_for_api_key(key) is not None
+    code, out, err = run("parties", "revoke", key, "--db", db)
+    assert code == 0 and out.strip() == "revoked", err
+    with open_store(db) as store:
+        assert store.party_for_api_key(key) is None
+    code, out, err = run("parties", "revoke", key, "--db", db, "--json")
+    assert code == 2 and json.loads(out) == {"revoked": False} and "revoked already" in err
+
+
 def test_capture_and_query_a_local_store(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/p.db"
     file = _write(tmp_path / "doc.jsonld", [object_event(sgtin("4012345", "011111", i)) for i in range(3)])

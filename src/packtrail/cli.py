@@ -884,6 +884,28 @@ def parties_add(
         )
 
 
+@parties_app.command("revoke")
+def parties_revoke(
+    key: Annotated[str, typer.Argument(help="The API key to revoke (as 'parties add' printed it).")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Revoke an API key: a running server refuses it within a second (it reads keys at most once a second)."""
+    from packtrail.store import StoreError, open_store
+
+    try:
+        with open_store(db) as store:
+            revoked = store.revoke_api_key(key)
+    except StoreError as error:
+        _fail(str(error))
+    if json_output:
+        typer.echo(json.dumps({"revoked": revoked}))
+    elif revoked:
+        typer.echo("revoked")
+    if not revoked:
+        _fail("no such API key, or it is revoked already")
+
+
 @parties_app.command("list")
 def parties_list(db: DbOption = None, json_output: JsonOption = False) -> None:
     """The registered trading parties."""
