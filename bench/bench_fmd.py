@@ -435,7 +435,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL for --backend postgres")
     parser.add_argument("--rate", type=float, default=1000.0, help="G110 requests per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to send G110 at --rate")
-    parser.add_argument("--bulk-requests", type=int, default=100, help="G125 requests of 1,000 packs (100: ~5 s)")
+    parser.add_argument(
+        "--bulk-requests", type=int, default=100, help="G125 requests of 1,000 packs (100: ~5 s)"
+    )
     parser.add_argument("--intermarket-rate", type=float, default=200.0, help="intermarket G110 per second")
     parser.add_argument(
         "--write", type=Path, help="replace this benchmark's section of this file (bench/RESULTS.md)"
