@@ -216,15 +216,25 @@ def test_verifies_commit_on_the_event_loop(postgres_storage: Storage) -> None:
     assert alerts == 1
 
 
-def test_a_state_change_runs_in_the_worker(postgres_storage: Storage) -> None:
+def test_a_state_change_runs_in_the_worker(
+    postgres_storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A group with a state change (it writes the pack) is not tried on the event loop's connection
-    half-way: it runs in the worker thread, and every answer is as one by one."""
+    half-way: it runs in the worker thread, on what the loop read (not read twice), and every answer is
+    as one by one."""
     storage = postgres_storage
     system = NationalSystem(storage)
+    reads: list[int] = []
+    statement = storage.lookup_statement
+
+    def counted(keys: Any) -> Any:
+        reads.append(len(keys))
+        return statement(keys)
 
     async def calls() -> list[Any]:
         await system.single(TransactionCode.G110, request("S3", "warm"), PHARMACY, forward=False)
         loop_groups = system.group.on_loop
+        monkeypatch.setattr(storage, "lookup_statement", counted)
         answers = list(
             await asyncio.gather(
                 system.single(TransactionCode.G110, request("S1", "a"), PHARMACY, forward=False),
@@ -233,6 +243,7 @@ def test_a_state_change_runs_in_the_worker(postgres_storage: Storage) -> None:
             )
         )
         assert system.group.on_loop == loop_groups  # the worker ran that group
+        assert reads == [3]  # read once, on the loop
         return answers
 
     verify, dispense, after = together(system, calls())

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -742,9 +742,18 @@ class Storage:
             pack = None if row[8] is None else (pack_from_row(row[8:]), row[13])
             yield (row[0], row[1], row[2], row[3]), (recorded, pack)
 
-    def insert_trx_statement(self) -> str:
-        """The statement that stores one answer under its ``clientTrxId`` (the values of :meth:`put_recorded`)."""
-        return self._sql["insert_trx"]
+    def stage_statements(self, stage: StagedWrites) -> list[tuple[str, tuple[Any, ...]]]:
+        """PostgreSQL: the statements, in order, that write ``stage`` — each stored answer, then each audit
+        entry numbered and linked by PostgreSQL under the chain head's lock — for a stage of at most
+        :data:`~packtrail.fmd.audit.PIPELINED_ENTRIES` entries; nothing is read back, so they travel in
+        one pipeline with the ``BEGIN`` before and the ``COMMIT`` after them (:meth:`staged`, and the
+        group commit on the event loop)."""
+        from packtrail.fmd import audit
+
+        insert = self._sql["insert_trx"]
+        statements: list[tuple[str, tuple[Any, ...]]] = [(insert, row) for row in stage.transactions]
+        statements += [(audit.APPEND_POSTGRES, row) for row in audit.postgres_appends(stage.audit)]
+        return statements
 
     def staging(self, stage: StagedWrites) -> Connection:
         """A stand-in for a store connection that holds ``stage`` (:func:`staged_writes` finds it) and
@@ -797,6 +806,8 @@ class Storage:
         lookups: Iterable[tuple[str, str, str, str]] = (),
         *,
         commit: bool = False,
+        prefetched: Mapping[tuple[str, str, str, str], tuple[Recorded | None, tuple[PackRecord, int] | None]]
+        | None = None,
     ) -> Iterator[None]:
         """Within the block, stored answers and audit entries written on ``conn`` are kept in memory
         (reads on ``conn`` see them) and written at its end with one statement each — a group of
@@ -811,14 +822,17 @@ class Storage:
         statement reads a fresh snapshot anyway, and the pack writes compare and set), the ``BEGIN``,
         the writes and the ``COMMIT`` travel in one pipeline — the caller's :meth:`write` then finds
         nothing left to commit. On SQLite ``commit`` changes nothing (the caller's :meth:`write`
-        commits)."""
+        commits). ``prefetched``: what such a read gave already, just before (the group commit's attempt
+        on the event loop), instead of reading again."""
         from packtrail.fmd import audit
 
         stage = StagedWrites()
         wanted = list(dict.fromkeys(lookups))
         postgres = self.dialect == "postgresql"
         raw = driver(conn)
-        if wanted:
+        if prefetched is not None:
+            stage.prefetched.update(prefetched)
+        elif wanted:
             before = postgres and raw.pgconn.transaction_status == _PG_IDLE
             if before:
                 raw.autocommit = True  # the read alone: no BEGIN, no pipeline
@@ -846,11 +860,12 @@ class Storage:
                 raw.commit()
             return
         with raw.pipeline():
-            if len(stage.transactions) == 1:  # the usual group: execute() costs psycopg less
-                raw.execute(self._sql["insert_trx"], stage.transactions[0])
-            elif stage.transactions:
+            if len(stage.audit) <= audit.PIPELINED_ENTRIES:
+                for sql, params in self.stage_statements(stage):
+                    raw.execute(sql, params)
+            else:
                 raw.cursor().executemany(self._sql["insert_trx"], stage.transactions)
-            audit.append_rows(conn, stage.audit)
+                audit.append_rows(conn, stage.audit)
             if commit:
                 raw.execute("COMMIT")  # not raw.commit(): that syncs the pipeline once more
 
