@@ -20,9 +20,11 @@ from packtrail.store.identifiers import (
     canonical_class,
     canonical_epc,
     class_pattern_likes,
+    epc_class_key,
     epc_pattern_to_like,
     gln_of_party,
     parse_time_us,
+    pattern_class_like,
 )
 
 # --- canonical_epc / canonical_class ---------------------------------------------------------------------
@@ -227,6 +229,86 @@ def test_like_patterns_select_what_the_gs1_pattern_matches(pattern: str) -> None
     expected = {epc for epc in STORED_EPCS if SGTINPattern.parse(pattern).matches(epc)}
     assert _matching(*epc_pattern_to_like(pattern), STORED_EPCS) == expected
     assert expected
+
+
+# --- class keys: one row per event and class answers the patterns that stop within the class ------------
+
+PATTERNS = [
+    "urn:epc:idpat:sgtin:0614141.112345.*",
+    "urn:epc:idpat:sgtin:0614141.*.*",
+    "urn:epc:idpat:sgtin:*.*.*",
+    "urn:epc:idpat:sscc:0614141.*",
+    "urn:epc:idpat:sscc:*.*",
+    "urn:epc:idpat:sgln:0614141.11234.*",
+    "https://id.gs1.org/01/10614141123459",  # a GTIN's Digital Link: its SGTIN pattern
+]
+
+
+def _like_matches(test: tuple[str, bool], value: str) -> bool:
+    return bool(_matching(*test, [value]))
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_class_keys_select_the_events_the_pattern_selects(pattern: str) -> None:
+    """The pattern over the class keys selects exactly the EPCs the pattern selects over the EPCs."""
+    test = pattern_class_like(pattern)
+    assert test is not None, pattern
+    for epc in STORED_EPCS:
+        key = epc_class_key(epc)
+        assert key is not None and epc.startswith(key), epc
+        assert _like_matches(test, key) == _like_matches(epc_pattern_to_like(pattern), epc), (pattern, epc)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "urn:epc:id:sgtin:0614141.112345.400",  # one EPC
+        "urn:epc:idpat:sgtin:0614141.112345.400",  # a pattern without '*': one EPC
+        "urn:epc:idpat:usdod:2S194.*",  # a scheme without class keys
+        "urn:epc:idpat:sgtin:0614141.1*.*",  # not a TDS pattern
+        "urn:epc:class:lgtin:0614141.112345.L1",
+    ],
+)
+def test_patterns_into_the_serial_are_left_to_the_epc_index(pattern: str) -> None:
+    assert pattern_class_like(pattern) is None
+
+
+_PART = st.text(alphabet="0123456789", min_size=1, max_size=8)
+_SERIAL = st.text(alphabet="ABCxyz0129-._%2F", min_size=1, max_size=12)
+
+
+@settings(max_examples=300)
+@given(
+    scheme=st.sampled_from(sorted(identifiers.CLASS_PARTS)),
+    parts=st.lists(_PART, min_size=1, max_size=5),
+    serial=_SERIAL,
+    cut=st.integers(min_value=0, max_value=5),
+)
+def test_class_key_agrees_with_every_pattern_fuzzed(
+    scheme: str, parts: list[str], serial: str, cut: int
+) -> None:
+    """For any EPC of a known scheme and any TDS pattern of that scheme: a class key, when there is one,
+    is a prefix of the EPC, and the pattern's class test matches it exactly when the pattern matches
+    the EPC."""
+    epc = f"urn:epc:id:{scheme}:{'.'.join(parts)}.{serial}"
+    key = epc_class_key(epc)
+    if key is None:
+        assert len(parts) < identifiers.CLASS_PARTS[scheme]
+        return
+    assert epc.startswith(key) and key.count(".") == identifiers.CLASS_PARTS[scheme]
+    literal = parts[: min(cut, len(parts))]
+    stars = max(1, identifiers.CLASS_PARTS[scheme] + 1 - len(literal))
+    pattern = f"urn:epc:idpat:{scheme}:" + ".".join([*literal, *["*"] * stars])
+    test = pattern_class_like(pattern)
+    if test is not None:
+        assert _like_matches(test, key) == _like_matches(epc_pattern_to_like(pattern), epc), (pattern, epc)
+
+
+@given(st.text(max_size=60))
+def test_class_key_of_any_text_never_raises(value: str) -> None:
+    key = epc_class_key(value)
+    assert key is None or value.startswith(key)
+    assert pattern_class_like(value) is None or value.startswith(("urn:epc:idpat:", "http"))
 
 
 STORED_CLASSES = [

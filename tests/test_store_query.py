@@ -656,7 +656,10 @@ def test_a_party_sees_only_its_own_and_shared_events(store_url: str) -> None:
 
 PLANNED: dict[str, tuple[list[tuple[str, str]], str | tuple[str, ...]]] = {
     "MATCH_epc": ([("MATCH_epc", SGTIN + "1001")], "ix_event_epcs_value"),
-    "MATCH_epc pattern": ([("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")], "ix_event_epcs_value"),
+    "MATCH_epc pattern": (
+        [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")],
+        "ix_event_epc_classes_value",
+    ),
     "EQ_bizStep + time": (
         [
             ("EQ_bizStep", "shipping"),

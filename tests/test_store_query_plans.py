@@ -167,8 +167,11 @@ def _followed(params: list[tuple[str, str]]) -> tuple[set[str], bool, bool]:
     return values, plan.narrow, plan.likely_times
 
 
-def test_plan_of_the_class_query_follows_the_pattern_within_a_narrow_window() -> None:
-    assert _followed(CLASS_QUERY) == ({PATTERN[1]}, True, False)
+def test_plan_of_the_class_query_starts_from_the_class_within_a_narrow_window() -> None:
+    assert _followed(CLASS_QUERY) == (set(), True, False)
+
+
+OTHER_SCHEME = "urn:epc:idpat:usdod:2S194.*"  # no class key for this scheme: only event_epcs answers it
 
 
 COMPANY = "urn:epc:idpat:sgtin:4012345.*.*"
@@ -189,6 +192,8 @@ COMPANY = "urn:epc:idpat:sgtin:4012345.*.*"
             (set(), True, False),
         ),
         ([("EQ_eventID", "ni:///sha-256;00?ver=CBV2.0"), PATTERN], ({PATTERN[1]}, False, False)),
+        ([("MATCH_epc", COMPANY), *WEEK], (set(), True, False)),  # a company's classes in a week
+        ([("MATCH_epc", OTHER_SCHEME), *WEEK], ({OTHER_SCHEME}, True, False)),
     ],
 )
 def test_plan_of_other_shapes(params: list[tuple[str, str]], expected: tuple[set[str], bool, bool]) -> None:
@@ -200,40 +205,41 @@ def test_plan_of_other_shapes(params: list[tuple[str, str]], expected: tuple[set
 
 def test_each_database_gets_the_form_it_plans_well(store: Store) -> None:
     sql = _statement(store, CLASS_QUERY)
-    if store.dialect == "sqlite":  # the pattern checked per candidate, after visibility; sorted afterwards
-        assert "events.event_pk IN (SELECT event_epcs.event_pk" not in sql, sql
-        assert sql.index("event_visibility") < sql.index("FROM event_epcs"), sql
+    # the product's class in the week, read from event_epc_classes with the week tested in its index
+    assert "events.event_pk IN (SELECT event_epc_classes.event_pk" in sql, sql
+    assert "event_epc_classes.epc_class = 'urn:epc:id:sgtin:4012345.022222.'" in sql, sql
+    assert "event_epc_classes.event_time_us >= 1712534400000000" in sql, sql
+    assert "event_epcs" not in sql, sql
+    if store.dialect == "sqlite":  # sorted afterwards: no index walk in event_pk order
         assert "ORDER BY (events.event_pk + 0)" in sql, sql
-    else:  # as before: PostgreSQL plans the semi-joins from its statistics and walks in event_pk order
-        assert "events.event_pk IN (SELECT event_epcs.event_pk" in sql, sql
+    else:
         assert "ORDER BY events.event_pk ASC" in sql, sql
 
 
-def test_class_query_starts_from_the_bizstep_window_index_without_statistics_on_sqlite(
+CLASS_RANGE_SQLITE = "ix_event_epc_classes_value (epc_class=? AND event_time_us>? AND event_time_us<?)"
+
+
+def test_class_query_starts_from_the_class_and_week_without_statistics_on_sqlite(
     sqlite_store: Store,
 ) -> None:
     """SQLite gets the plan from the statement's shape alone (PostgreSQL plans from its statistics,
     which the store gathers itself as it grows: :mod:`packtrail.store.statistics`)."""
     plan = _plan(sqlite_store, CLASS_QUERY)
-    assert "ix_event_epcs_value" not in plan, plan
-    assert "ix_events_biz_step_time (biz_step=? AND event_time_us>? AND event_time_us<?)" in plan, plan
-    assert "SCAN events" not in plan, plan
+    assert CLASS_RANGE_SQLITE in plan, plan
+    assert "ix_event_epcs_value" not in plan and "SCAN events" not in plan, plan
 
 
-def test_class_query_starts_from_the_bizstep_window_index(store: Store) -> None:
+def test_class_query_starts_from_the_class_and_week(store: Store) -> None:
     _analyze(store)
     plan = _plan(store, CLASS_QUERY)
     assert "ix_event_epcs_value" not in plan, plan  # never from the product's every EPC
     if store.dialect == "sqlite":
-        assert "ix_events_biz_step_time (biz_step=? AND event_time_us>? AND event_time_us<?)" in plan, plan
+        assert CLASS_RANGE_SQLITE in plan, plan
         assert "SCAN events" not in plan, plan
     else:
-        starts = [line for line in plan.splitlines() if "_biz_step_event_pk_event_time_us_idx" in line]
-        assert starts, plan  # the bizStep's walk in event_pk order, one partition after another...
-        assert "Index Cond: ((biz_step = 'commissioning'::text)" in plan, plan
-        assert "(event_time_us >= '1712534400000000'::bigint)" in plan, (
-            plan
-        )  # ...testing the week in the index
+        assert "ix_event_epc_classes_value" in plan, plan
+        assert "Index Cond: ((epc_class = 'urn:epc:id:sgtin:4012345.022222.'::text)" in plan, plan
+        assert "(event_time_us >= '1712534400000000'::bigint)" in plan, plan  # the week in the index
         assert "events_y2024m03" not in plan and "events_y2024m05" not in plan, plan  # only April's partition
 
 
@@ -258,15 +264,25 @@ def _expected(params: list[tuple[str, str]]) -> list[int]:
     low = datetime.fromisoformat(dict(params).get("GE_eventTime", "2000-01-01T00:00:00Z"))
     high = datetime.fromisoformat(dict(params).get("LT_eventTime", "2100-01-01T00:00:00Z"))
     step = dict(params).get("EQ_bizStep")
-    prefix = dict(params)["MATCH_epc"].replace(":idpat:", ":id:").split("*")[0]
+    values = dict(params)["MATCH_epc"].split(",")
+    prefixes = tuple(v.replace(":idpat:", ":id:").split("*")[0] for v in values if "*" in v)
+    exact = {v for v in values if "*" not in v}
     mine = sorted((e for e in EVENTS if e.party == PARTY_A), key=lambda e: e.n)
     return [
         e.n
         for e in mine
         if low <= e.time < high
         and (step is None or e.step == step)
-        and any(x.startswith(prefix) for x in e.epcs)
+        and any(x.startswith(prefixes) or x in exact for x in e.epcs)
     ]
+
+
+ONE_PACK = next(
+    e.epcs[0]
+    for e in EVENTS
+    if e.party == PARTY_A and "011111" in e.epcs[0] and e.time >= START + timedelta(days=98, hours=12)
+)
+"""A pack of another product, commissioned or seen within the week: matched beside the pattern."""
 
 
 def _n(event: dict[str, Any]) -> int:
@@ -281,8 +297,18 @@ def _n(event: dict[str, Any]) -> int:
         [PATTERN, WEEK[0], ("EQ_bizStep", "packing")],
         [PATTERN, *WEEK],
         [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.*.*"), *WEEK, ("EQ_bizStep", "dispensing")],
+        [("MATCH_epc", f"{PATTERN[1]},{ONE_PACK}"), *WEEK],
+        [("MATCH_epc", "urn:epc:idpat:sgtin:*.*.*"), ("GE_eventTime", "2024-04-08T12:00:00Z"), WEEK[1]],
     ],
-    ids=["class-week", "class-year", "class-since", "class-week-any-step", "company-week-dispensing"],
+    ids=[
+        "class-week",
+        "class-year",
+        "class-since",
+        "class-week-any-step",
+        "company-week-dispensing",
+        "class-or-one-pack",
+        "scheme-days",
+    ],
 )
 def test_answers_are_the_events_the_party_sees(store: Store, params: list[tuple[str, str]]) -> None:
     query = parse_query_params(params, namespaces={})

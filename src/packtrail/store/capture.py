@@ -56,6 +56,7 @@ from packtrail.store import schema
 from packtrail.store.bulk import BulkWriter
 from packtrail.store.engine import CACHE_KIB, CAPTURE_CACHE_KIB, IMMEDIATE
 from packtrail.store.errors import CaptureFormatError, CaptureLimitError
+from packtrail.store.identifiers import epc_class_key
 from packtrail.store.master_data import upsert_vocabularies, vocabulary_rows
 from packtrail.store.partitions import likely_months
 from packtrail.store.projection import Projector, StoredEventInfo
@@ -571,6 +572,8 @@ class _Transaction:
         events: list[tuple[Any, ...]] = []
         keys: list[tuple[str, str, int]] = []
         epcs: list[tuple[Any, ...]] = []
+        epc_classes: list[tuple[Any, ...]] = []
+        class_key = epc_class_key
         quantities: list[tuple[Any, ...]] = []
         transactions: list[tuple[Any, ...]] = []
         parties: list[tuple[Any, ...]] = []
@@ -607,7 +610,16 @@ class _Transaction:
                 )
             )
             keys.append((key_hash, key_id, pk))
-            epcs.extend([(pk, role, epc) for role, epc in rows.epcs])
+            if rows.epcs:
+                epcs.extend([(pk, role, epc) for role, epc in rows.epcs])
+                event_time = rows.event_time_us
+                epc_classes.extend(
+                    [
+                        (pk, role, key, event_time)
+                        for role, key in dict.fromkeys([(role, class_key(epc)) for role, epc in rows.epcs])
+                        if key is not None
+                    ]
+                )
             if rows.quantities:
                 quantities.extend([(pk, *item) for item in rows.quantities])
             if rows.biz_transactions:
@@ -634,6 +646,7 @@ class _Transaction:
         insert(schema.events, _EVENT_COLUMNS, events)
         insert(schema.event_keys, ("event_hash", "event_id", "event_pk"), keys)
         insert(schema.event_epcs, ("event_pk", "role", "epc"), epcs)
+        insert(schema.event_epc_classes, ("event_pk", "role", "epc_class", "event_time_us"), epc_classes)
         insert(schema.event_quantities, ("event_pk", "role", "epc_class", "quantity", "uom"), quantities)
         insert(schema.event_biz_transactions, ("event_pk", "type", "value"), transactions)
         insert(schema.event_parties, ("event_pk", "kind", "type", "value"), parties)

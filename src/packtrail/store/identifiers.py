@@ -80,10 +80,12 @@ __all__ = [
     "canonical_class",
     "canonical_epc",
     "class_pattern_likes",
+    "epc_class_key",
     "epc_pattern_to_like",
     "gln_of_party",
     "like_escape",
     "parse_time_us",
+    "pattern_class_like",
 ]
 
 LIKE_ESCAPE: Final = "\\"
@@ -290,6 +292,98 @@ def class_pattern_likes(pattern: str) -> list[tuple[str, bool]]:
     else:
         out.append((_prefix_like(f"urn:epc:idpat:{scheme}:", literal), True))
     return out
+
+
+# --- the class of an instance EPC ------------------------------------------------------------------
+
+CLASS_PARTS: Final[dict[str, int]] = {
+    "sgtin": 2,  # CompanyPrefix.ItemRefAndIndicator.Serial
+    "sscc": 1,  # CompanyPrefix.SerialReference
+    "sgln": 2,  # CompanyPrefix.LocationReference.Extension
+    "grai": 2,  # CompanyPrefix.AssetType.Serial
+    "giai": 1,  # CompanyPrefix.IndividualAssetReference
+    "gsrn": 1,
+    "gsrnp": 1,
+    "gdti": 2,  # CompanyPrefix.DocumentType.Serial
+    "cpi": 2,  # CompanyPrefix.ComponentPartReference.Serial
+    "sgcn": 2,  # CompanyPrefix.CouponReference.Serial
+    "ginc": 1,
+    "gsin": 1,
+    "itip": 4,  # CompanyPrefix.ItemRefAndIndicator.Piece.Total.Serial
+    "upui": 2,  # CompanyPrefix.ItemRefAndIndicator.TPX
+    "pgln": 1,
+}
+"""For each EPC scheme of the Tag Data Standard, how many of the instance URN's dot-separated parts name
+its class (the GS1 Company Prefix and, where there is one, the item, asset or document type); the parts
+after them are the serial, which may itself contain dots."""
+
+
+def epc_class_key(epc: str) -> str | None:
+    """The class part of a canonical instance EPC URN, up to and including the dot before the serial,
+    or None for a value of no known scheme.
+
+    Every EPC pattern whose literal parts stop within the class (``urn:epc:idpat:sgtin:CP.ITEM.*``,
+    ``urn:epc:idpat:sgtin:CP.*.*``) matches an EPC exactly when it matches the EPC's class key, so one
+    row per event and class (``event_epc_classes``) answers it instead of one row per EPC.
+
+    >>> epc_class_key("urn:epc:id:sgtin:0614141.107346.2017")
+    'urn:epc:id:sgtin:0614141.107346.'
+    >>> epc_class_key("urn:epc:id:sgtin:0614141.107346.A.B")  # a serial may hold dots
+    'urn:epc:id:sgtin:0614141.107346.'
+    >>> epc_class_key("urn:epc:id:sscc:0614141.1234567890")
+    'urn:epc:id:sscc:0614141.'
+    >>> epc_class_key("urn:epc:id:sgtin:0614141.107346") is None  # no serial: not an instance EPC
+    True
+    >>> epc_class_key("https://example.com/pack/7") is None
+    True
+    """
+    if not epc.startswith("urn:epc:id:"):
+        return None
+    colon = epc.find(":", 11)
+    if colon < 0:
+        return None
+    parts = CLASS_PARTS.get(epc[11:colon])
+    if parts is None:
+        return None
+    end = colon
+    for _ in range(parts):
+        end = epc.find(".", end + 1)
+        if end < 0:
+            return None
+    if end + 1 >= len(epc):
+        return None
+    return epc[: end + 1]
+
+
+def pattern_class_like(pattern: str) -> tuple[str, bool] | None:
+    """What the EPC pattern ``pattern`` tests class keys (:func:`epc_class_key`) against to match the
+    same events it matches over instance EPCs: ``(class key, False)`` for equality when its literal
+    parts are the whole class (``CP.ITEM.*``: then the eventTime in the same index is a range too),
+    ``(LIKE pattern, True)`` when they stop before (``CP.*.*``); None when the pattern names parts of the
+    serial, is no pattern, or is of an unknown scheme (then only the EPC index answers it).
+
+    >>> pattern_class_like("urn:epc:idpat:sgtin:0614141.107346.*")
+    ('urn:epc:id:sgtin:0614141.107346.', False)
+    >>> pattern_class_like("urn:epc:idpat:sgtin:0614141.*.*")
+    ('urn:epc:id:sgtin:0614141.%', True)
+    >>> pattern_class_like("urn:epc:idpat:sgtin:*.*.*")
+    ('urn:epc:id:sgtin:%', True)
+    >>> pattern_class_like("urn:epc:id:sgtin:0614141.107346.2017") is None  # one EPC
+    True
+    >>> pattern_class_like("urn:epc:idpat:sgtin:0614141.107346.20*") is None  # not a TDS pattern
+    True
+    """
+    split = _split_pattern(canonical_epc(pattern))
+    if split is None or not split[2]:
+        return None
+    scheme, literal, _ = split
+    parts = CLASS_PARTS.get(scheme)
+    given = literal.count(".") + 1 if literal else 0
+    if parts is None or given > parts:
+        return None
+    if given == parts:
+        return f"urn:epc:id:{scheme}:{literal}.", False
+    return _prefix_like(f"urn:epc:id:{scheme}:", literal), True
 
 
 # --- parties -------------------------------------------------------------------------------

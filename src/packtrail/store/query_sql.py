@@ -9,12 +9,19 @@ are brought to the same canonical forms by :mod:`packtrail.store.query_params`.
 >>> from packtrail.store.query_params import parse_query_params
 >>> q = parse_query_params([("MATCH_epc", "urn:epc:idpat:sgtin:0614141.107346.*")], namespaces={})
 >>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
+events.event_pk IN (SELECT event_epc_classes.event_pk FROM event_epc_classes
+WHERE event_epc_classes.role IN (__[POSTCOMPILE_role_1]) AND event_epc_classes.epc_class = :epc_class_1)
+>>> q = parse_query_params([("MATCH_epc", "urn:epc:id:sgtin:0614141.107346.2017")], namespaces={})
+>>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
 events.event_pk IN (SELECT event_epcs.event_pk FROM event_epcs
-WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc >= :epc_1 AND event_epcs.epc < :epc_2)
+WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc = :epc_1)
 
 An EPC pattern (``urn:epc:idpat:sgtin:0614141.107346.*``, EPCIS 2.0 section 8.2.7.1.1) is a prefix of
-the canonical EPC URNs it matches; it becomes a range on the index, exact wherever text compares by code
-point (SQLite's ``BINARY``, PostgreSQL's ``C``/``C.UTF-8`` collations).
+the canonical EPC URNs it matches; it becomes a range on an index, exact wherever text compares by code
+point (SQLite's ``BINARY``, PostgreSQL's ``C``/``C.UTF-8`` collations). A pattern that stops within the
+class (a product, a company prefix) is a range over ``event_epc_classes`` (one row per event and class,
+with the eventTime: the query's eventTime bounds are tested in the same index range); a pattern into the
+serial, and a plain EPC, over ``event_epcs``.
 
 Where a query starts is shaped by :func:`plan_of` (see :class:`Plan`): an EPC or class pattern that is
 not the only way in becomes, on SQLite, an ``EXISTS`` checked per candidate event (SQLite costs every
@@ -34,7 +41,7 @@ extension field; keyset pagination continues after the last row's sort key and `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, cast
 
@@ -53,6 +60,7 @@ from packtrail.store.identifiers import (
     canonical_class,
     class_pattern_likes,
     epc_pattern_to_like,
+    pattern_class_like,
 )
 from packtrail.store.master_data import LOCATION_TYPES
 from packtrail.store.query_params import (
@@ -388,11 +396,51 @@ def _attr_clause(condition: AttrFilter, master: MasterData) -> ColumnElement[boo
     return _in(column, uris)
 
 
-def condition_clause(condition: Condition, master: MasterData, *, lead: bool = True) -> ColumnElement[bool]:
+def _epc_match_clause(
+    condition: EpcMatch,
+    semi_join: Callable[..., ColumnElement[bool]],
+    event_time: Sequence[TimeBound],
+) -> ColumnElement[bool]:
+    """An EPC match: the patterns that stop within the class over ``event_epc_classes`` (with the
+    query's eventTime bounds, tested in the same index range), the rest over ``event_epcs``."""
+    by_class: list[tuple[str, bool]] = []
+    by_epc: list[tuple[str, bool]] = []
+    for value in condition.values:
+        class_like = pattern_class_like(value)
+        if class_like is not None:
+            by_class.append(class_like)
+        else:
+            by_epc.append(epc_pattern_to_like(value))
+    parts: list[ColumnElement[bool]] = []
+    if by_class:
+        classes = schema.event_epc_classes
+        parts.append(
+            semi_join(
+                classes,
+                _in(classes.c.role, condition.roles),
+                _pattern_clause(classes.c.epc_class, by_class),
+                *(_compare(classes.c.event_time_us, b.op, b.time_us) for b in event_time),
+            )
+        )
+    if by_epc:
+        epcs = schema.event_epcs
+        parts.append(semi_join(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, by_epc)))
+    return parts[0] if len(parts) == 1 else sa.or_(*parts)
+
+
+def condition_clause(
+    condition: Condition,
+    master: MasterData,
+    *,
+    lead: bool = True,
+    event_time: Sequence[TimeBound] = (),
+) -> ColumnElement[bool]:
     """The SQL test of one condition on a row of ``events``.
 
     ``lead=False`` writes an EPC or class pattern as a correlated ``EXISTS`` (checked per candidate
     event) instead of an ``IN`` list the query may start from; other conditions read the same either way.
+    ``event_time``: the query's bounds on eventTime, repeated inside an EPC class range (where the
+    index holds the eventTime) so that it reads only the window's entries.
     """
     if isinstance(condition, ValuesIn):
         return _in(EVENTS.c[condition.column], condition.values)
@@ -404,10 +452,7 @@ def condition_clause(condition: Condition, master: MasterData, *, lead: bool = T
         table = schema.event_persistent_dispositions
         return _pks_where(table, _in(table.c.value, condition.values), table.c.kind == condition.kind)
     if isinstance(condition, EpcMatch):
-        epcs = schema.event_epcs
-        patterns = [epc_pattern_to_like(v) for v in condition.values]
-        semi_join = _pks_where if lead else _exists_where
-        return semi_join(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, patterns))
+        return _epc_match_clause(condition, _pks_where if lead else _exists_where, event_time)
     if isinstance(condition, ClassMatch):
         quantities = schema.event_quantities
         likes = [p for v in condition.values for p in class_pattern_likes(v)]
@@ -498,7 +543,9 @@ class Plan:
     followers: frozenset[int]
     """Indexes (into ``query.conditions``) of the patterns written as per-event ``EXISTS`` checks: each
     pattern, when another condition can start the query (an exact identifier, an ``EQ_eventID``, a narrow
-    time window); else every pattern but the first."""
+    time window); else every pattern but the first. An EPC pattern that stops within the class, in a
+    narrow eventTime window, is no pattern here: it reads the window's part of its class range in
+    ``event_epc_classes`` and starts the query."""
     narrow: bool
     """A ``GE_``/``LT_`` window on eventTime or recordTime of at most :data:`NARROW_WINDOW_US`. SQLite
     then sorts by ``event_pk + 0`` in the default order, an order no index hands out, so that it starts
@@ -510,9 +557,23 @@ class Plan:
     after a page instead of sorting the whole of a wide window from ``ix_events_biz_step_time``."""
 
 
-def _is_pattern(condition: Condition) -> bool:
-    """An EPC or class pattern: a prefix range over the index that may hold millions of rows."""
+def _by_class(condition: Condition) -> bool:
+    """An EPC match whose every value is a pattern that stops within the class: one range over
+    ``event_epc_classes`` (class, eventTime)."""
+    return isinstance(condition, EpcMatch) and all(
+        pattern_class_like(v) is not None for v in condition.values
+    )
+
+
+def _is_pattern(condition: Condition, *, week: bool = False) -> bool:
+    """An EPC or class pattern: a prefix range over the index that may hold millions of rows.
+
+    ``week``: the query has a narrow eventTime window; an EPC match by class then reads the window's
+    part of its class range only (``event_epc_classes`` holds the eventTime), a few rows: no pattern.
+    """
     if isinstance(condition, EpcMatch):
+        if week and _by_class(condition):
+            return False
         return any(is_like for _, is_like in (epc_pattern_to_like(v) for v in condition.values))
     if isinstance(condition, ClassMatch):
         return any(is_like for v in condition.values for _, is_like in class_pattern_likes(v))
@@ -563,16 +624,20 @@ def plan_of(query: EventQuery) -> Plan:
     >>> from packtrail.store.query_params import parse_query_params
     >>> week = [("GE_eventTime", "2024-03-01T00:00:00Z"), ("LT_eventTime", "2024-03-08T00:00:00Z")]
     >>> pattern = [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")]
-    >>> plan_of(parse_query_params(pattern + week, namespaces={}))
+    >>> plan_of(parse_query_params(pattern + week, namespaces={}))  # the class's week: a short range
+    Plan(followers=frozenset(), narrow=True, likely_times=False)
+    >>> other = [("MATCH_epc", "urn:epc:idpat:usdod:2S194.*")]  # a scheme without class keys
+    >>> plan_of(parse_query_params(other + week, namespaces={}))
     Plan(followers=frozenset({0}), narrow=True, likely_times=False)
     >>> plan_of(parse_query_params(pattern, namespaces={}))  # nothing else to start from
     Plan(followers=frozenset(), narrow=False, likely_times=False)
     """
     conditions = query.conditions
-    narrow = _is_narrow(_window(query, "event_time_us")) or _is_narrow(_window(query, "record_time_us"))
-    patterns = [i for i, c in enumerate(conditions) if _is_pattern(c)]
+    week = _is_narrow(_window(query, "event_time_us"))
+    narrow = week or _is_narrow(_window(query, "record_time_us"))
+    patterns = [i for i, c in enumerate(conditions) if _is_pattern(c, week=week)]
     exact = any(
-        (isinstance(c, _INDEX_TABLE_CONDITIONS) and not _is_pattern(c))
+        (isinstance(c, _INDEX_TABLE_CONDITIONS) and not _is_pattern(c, week=week))
         or (isinstance(c, ValuesIn) and c.column == "event_id")
         for c in conditions
     )
@@ -632,16 +697,20 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
     """
     plan = plan_of(query)
     visible = [v] if (v := visibility_clause(viewer)) is not None else []
+    event_time = [c for c in query.conditions if isinstance(c, TimeBound) and c.column == "event_time_us"]
     terms: list[ColumnElement[bool]] = []
     for condition in query.conditions:
-        clause = condition_clause(condition, master)
+        clause = condition_clause(condition, master, event_time=event_time)
         if plan.likely_times and isinstance(condition, TimeBound) and condition.column == "event_time_us":
             clause = likelihood(clause, LIKELY)
         terms.append(clause)
     if not plan.followers:
         return [*terms, *visible]
     leading = [t for i, t in enumerate(terms) if i not in plan.followers]
-    following = [condition_clause(query.conditions[i], master, lead=False) for i in sorted(plan.followers)]
+    following = [
+        condition_clause(query.conditions[i], master, lead=False, event_time=event_time)
+        for i in sorted(plan.followers)
+    ]
     return [OnSQLite(sa.and_(*terms, *visible), sa.and_(*leading, *visible, *following))]
 
 

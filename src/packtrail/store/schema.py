@@ -186,6 +186,23 @@ event_epcs: Final = _index_table(
 )
 """EPCs by role (``ROLE_*``), in canonical URN form (``urn:epc:id:sgtin:…``) when convertible."""
 
+event_epc_classes: Final = Table(
+    "event_epc_classes",
+    metadata,
+    Column("event_pk", BigInteger, nullable=False),
+    Column("role", SmallInteger, nullable=False),
+    Column("epc_class", Text, nullable=False),
+    Column("event_time_us", BigInteger, nullable=False),
+    Index("ix_event_epc_classes_value", "epc_class", "event_time_us", "role", "event_pk"),
+    Index("ix_event_epc_classes_event_pk", "event_pk"),
+)
+"""The classes of an event's EPCs by role, once per event, class and role: the class key of each
+canonical instance EPC (:func:`packtrail.store.identifiers.epc_class_key`, ``urn:epc:id:sgtin:CP.ITEM.``)
+and the event's eventTime. An EPC pattern that stops within the class (``urn:epc:idpat:sgtin:CP.ITEM.*``)
+is a range over ``ix_event_epc_classes_value`` (class, eventTime): one product's events in a week are one
+short index range, where ``event_epcs`` holds one row per pack of every event of the product (revision
+0007)."""
+
 event_quantities: Final = _index_table(
     "event_quantities",
     Column("role", SmallInteger, nullable=False),
@@ -311,6 +328,7 @@ event_visibility: Final = Table(
 
 INDEX_TABLES: Final[tuple[Table, ...]] = (
     event_epcs,
+    event_epc_classes,
     event_quantities,
     event_biz_transactions,
     event_parties,

@@ -1,0 +1,73 @@
+"""The repository's migrations: an older store reaches the newest schema with what it holds indexed.
+
+Revision 0007 adds ``event_epc_classes`` (the class keys of each event's EPCs, with its eventTime) and
+fills it from the stored events: a store captured before it answers a class pattern the same as a store
+captured after it. Runs on both backends (``store_url``).
+"""
+
+from __future__ import annotations
+
+import orjson
+import sqlalchemy as sa
+
+from packtrail.store import Viewer, open_store
+from packtrail.store.engine import VERSION_TABLE
+from packtrail.store.query_params import parse_query_params
+
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+
+
+def _document() -> bytes:
+    events = [
+        {
+            "type": "ObjectEvent",
+            "eventTime": f"2024-04-{day:02d}T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "epcList": [f"urn:epc:id:sgtin:4012345.0{item}.{day}-{n}" for n in range(3)],
+        }
+        for day in range(1, 21)
+        for item in ("11111", "22222")
+    ]
+    events.append(
+        {
+            "type": "AggregationEvent",
+            "eventTime": "2024-04-21T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "ADD",
+            "bizStep": "packing",
+            "parentID": "urn:epc:id:sscc:4012345.0000000001",
+            "childEPCs": ["urn:epc:id:sgtin:4012345.011111.1-0", "https://example.com/pack/7"],
+        }
+    )
+    document = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0"}
+    return orjson.dumps(
+        {**document, "creationDate": "2024-06-01T00:00:00Z", "epcisBody": {"eventList": events}}
+    )
+
+
+ROWS = sa.text("SELECT event_pk, role, epc_class, event_time_us FROM event_epc_classes")
+CLASS_WEEK = [
+    ("MATCH_epc", "urn:epc:idpat:sgtin:4012345.022222.*"),
+    ("GE_eventTime", "2024-04-08T00:00:00Z"),
+    ("LT_eventTime", "2024-04-15T00:00:00Z"),
+]
+
+
+def test_an_older_store_gets_its_epc_classes(store_url: str) -> None:
+    with open_store(store_url) as store:
+        assert store.capture(_document()).captured == 41
+        with store.engine.begin() as connection:
+            captured = {tuple(row) for row in connection.execute(ROWS)}
+            # the store as revision 0006 left it
+            connection.exec_driver_sql("DROP TABLE event_epc_classes")
+            connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0006'")
+    assert len(captured) == 40 + 2  # one class per commissioning; the case's SSCC class and its pack's
+    with open_store(store_url) as reopened:
+        with reopened.engine.connect() as connection:
+            assert {tuple(row) for row in connection.execute(ROWS)} == captured
+        page = reopened.query_events(parse_query_params(CLASS_WEEK, namespaces={}), Viewer.admin())
+        assert sorted(e["eventTime"] for e in page.events) == [
+            f"2024-04-{d:02d}T10:00:00Z" for d in range(8, 15)
+        ]
