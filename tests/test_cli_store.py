@@ -88,6 +88,13 @@ def test_parties_revoke(tmp_path: Path) -> None:
     assert code == 2 and json.loads(out) == {"revoked": False} and "revoked already" in err
 
 
+def test_api_keys_never_read_as_options() -> None:
+    """A key is a command-line argument of ``parties revoke``: none starts with '-' (1 in 64 would)."""
+    from packtrail.store.parties import new_key
+
+    assert not any(new_key().startswith("-") for _ in range(2000))
+
+
 def test_capture_and_query_a_local_store(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/p.db"
     file = _write(tmp_path / "doc.jsonld", [object_event(sgtin("4012345", "011111", i)) for i in range(3)])

@@ -674,12 +674,14 @@ def serve(
 
     from packtrail.api.app import DB_ENVIRONMENT_VARIABLE
     from packtrail.api.settings import APISettings
-    from packtrail.store import open_store
+    from packtrail.store import capture_workers, open_store
 
     db = db or os.environ.get(DB_ENVIRONMENT_VARIABLE) or None
     try:
         APISettings.from_env()
         open_store(db).close()  # migrate once, before the workers start, and fail here if the URL is wrong
+        if workers == 1:  # the capture checking processes, started before the first capture needs them
+            capture_workers.prepare()
     except Exception as error:  # a wrong URL, an unreachable server, a bad PACKTRAIL_* value
         _fail(f"cannot serve {db or 'sqlite:///packtrail.db'}: {error}")
     if db:
@@ -886,7 +888,12 @@ def parties_add(
 
 @parties_app.command("revoke")
 def parties_revoke(
-    key: Annotated[str, typer.Argument(help="The API key to revoke (as 'parties add' printed it).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The API key to revoke (as 'parties add' printed it; after '--' if it starts with '-')."
+        ),
+    ],
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -21,6 +21,11 @@ event as POSTed to ``/events``, or an :class:`~packtrail.epcis.document.EPCISDoc
 
 Bulk inserts are ``executemany`` with plain tuples on SQLite and ``COPY … FROM STDIN`` on PostgreSQL,
 on the driver connection inside the SQLAlchemy transaction.
+
+Who does what for a large document: steps 2–4 for a JSON document of :data:`PARALLEL_MIN_EVENTS` events
+or more run in worker processes (:mod:`packtrail.store.capture_workers`), the document-order
+bookkeeping of step 2 in the calling thread, and step 5 in a writer thread (:class:`_Pipeline`), so the
+three overlap; smaller documents, and XML, are checked in the calling thread.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,17 +60,17 @@ from packtrail.epcis.issues import IssueCollector, ValidationIssue
 from packtrail.epcis.jsonld import namespace_of, read_jsonld, write_jsonld
 from packtrail.epcis.rules import RuleChecker, check_header_rules
 from packtrail.epcis.vocabulary import normalise_event
-from packtrail.store import schema
+from packtrail.store import capture_workers, schema
 from packtrail.store.bulk import BulkWriter
 from packtrail.store.engine import CACHE_KIB, CAPTURE_CACHE_KIB, IMMEDIATE
 from packtrail.store.errors import CaptureFormatError, CaptureLimitError
 from packtrail.store.identifiers import epc_class_key
+from packtrail.store.index_rows import EventRows, event_rows
 from packtrail.store.master_data import upsert_vocabularies, vocabulary_rows
 from packtrail.store.partitions import likely_months
 from packtrail.store.projection import Projector, StoredEventInfo
 
 if TYPE_CHECKING:
-    from packtrail.store.index_rows import EventRows
     from packtrail.store.partitions import PartitionManager
 
 __all__ = [
@@ -346,17 +354,133 @@ class _Checker:
         return not self.document_invalid and (self.invalid == 0 or self.behaviour == "proceed")
 
     def chunks(self, size: int) -> Iterator[list[_Candidate]]:
-        """The valid, not repeated events with their index rows, ``size`` at a time (fewer at the end)."""
+        """The valid, not repeated events with their index rows, ``size`` at a time (fewer at the end).
+
+        A large JSON document is checked by the worker processes (:mod:`packtrail.store.capture_workers`)
+        when there are any and ``build_rows`` is the repository's own; the answers are the same.
+        """
+        doc = self.read.doc
+        if (
+            self.read.binding == "json"
+            and len(doc.events) >= PARALLEL_MIN_EVENTS
+            and self.build_rows is event_rows
+            and (executor := capture_workers.pool()) is not None
+        ):
+            yield from self._parallel_chunks(size, executor)
+        else:
+            yield from self._serial_chunks(size, 0)
+
+    def _parallel_chunks(self, size: int, executor: ProcessPoolExecutor) -> Iterator[list[_Candidate]]:
+        """:meth:`chunks` with the checking done by ``executor``'s workers, a slice of
+        :data:`SLICE_EVENTS` each, at most :data:`SLICES_AHEAD` slices in flight."""
+        doc = self.read.doc
+        events = doc.events
+        pointer = _events_pointer(doc, "json")
+        namespaces, ignore = dict(doc.namespaces), ignore_fields_of(doc)
+        seen_hashes: set[str] = set()
+        seen_ids: set[str] = set()
+        pending: deque[tuple[int, Future[list[capture_workers.CheckedEvent]]]] = deque()
+        submitted = 0
+        chunk: list[_Candidate] = []
+        rows_of = capture_workers.rows_of
+        while submitted < len(events) or pending:
+            while submitted < len(events) and len(pending) < SLICES_AHEAD:
+                part = events[submitted : submitted + SLICE_EVENTS]
+                try:
+                    payload = orjson.dumps(part)
+                    task = executor.submit(
+                        capture_workers.check_slice, payload, namespaces, ignore, pointer, submitted
+                    )
+                except BrokenProcessPool:
+                    capture_workers.forget(executor)
+                    break  # checked here below
+                except (orjson.JSONEncodeError, RuntimeError):
+                    break  # not JSON as given (or the pool is shut down): checked here below
+                pending.append((submitted, task))
+                submitted += len(part)
+            if not pending:
+                break
+            start, task = pending.popleft()
+            try:
+                answers = task.result()
+            except BrokenProcessPool:
+                capture_workers.forget(executor)
+                for _, other in pending:
+                    other.cancel()
+                pending.clear()
+                submitted = start
+                break
+            for offset, (kind, value, issues, errors, warnings, fields) in enumerate(answers):
+                index = start + offset
+                event = events[index]
+                if kind == capture_workers.NOT_AN_OBJECT:
+                    self._count(issues, errors, warnings)
+                    self.invalid += 1
+                    continue
+                if kind == capture_workers.HASH_FAILED:
+                    self._refuse(f"{pointer}/{index}", EPCISError(value))
+                    continue
+                event_hash = value
+                given = event.get("eventID")
+                event_id = given.strip() if type(given) is str and given.strip() else None
+                key_hash, key_id = event_hash, event_id or event_hash
+                if "errorDeclaration" in event:
+                    key_hash, key_id = key_hash + DECLARATION_KEY, key_id + DECLARATION_KEY
+                if key_hash in seen_hashes or key_id in seen_ids:
+                    self.duplicates += 1
+                    continue
+                seen_hashes.add(key_hash)
+                seen_ids.add(key_id)
+                self._count(issues, errors, warnings)
+                if errors:
+                    self.invalid += 1
+                    continue
+                if self.document_invalid or (self.invalid and self.behaviour == "rollback"):
+                    continue
+                if type(fields) is str:
+                    self._refuse(f"{pointer}/{index}", EPCISError(fields))
+                    continue
+                chunk.append(_Candidate(event, event_hash, event_id, key_hash, key_id, rows_of(fields)))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+        if submitted < len(events):  # the workers could not take the rest: check it here
+            if chunk:
+                yield chunk
+                chunk = []
+            yield from self._serial_chunks(size, submitted, seen_hashes, seen_ids)
+            return
+        if chunk and self.storing:
+            yield chunk
+
+    def _count(self, issues: Sequence[ValidationIssue], errors: int, warnings: int) -> None:
+        """Add one event's issues found by a worker (kept ones and counts) to the collector."""
+        out = self.out
+        for issue in issues:
+            out.add(issue)
+        out.errors += errors - sum(1 for i in issues if i.severity == "error")
+        out.warnings += warnings - sum(1 for i in issues if i.severity != "error")
+
+    def _serial_chunks(
+        self,
+        size: int,
+        first: int,
+        seen_hashes: set[str] | None = None,
+        seen_ids: set[str] | None = None,
+    ) -> Iterator[list[_Candidate]]:
+        """:meth:`chunks` in this process, from event ``first`` on (the events before it already
+        checked, their keys in ``seen_hashes``/``seen_ids``)."""
         doc, out = self.read.doc, self.out
         pointer = _events_pointer(doc, self.read.binding)
         xml = self.read.binding == "xml"
         check_rules = RuleChecker(out, binding="xml" if xml else "json", schema_ran=True).check_event
         hash_of = EventHasher(doc.namespaces, ignore=ignore_fields_of(doc)).hash
         build_rows, namespaces = self.build_rows, doc.namespaces
-        seen_hashes: set[str] = set()
-        seen_ids: set[str] = set()
+        seen_hashes = set() if seen_hashes is None else seen_hashes
+        seen_ids = set() if seen_ids is None else seen_ids
         chunk: list[_Candidate] = []
-        for index, event in enumerate(doc.events):
+        for index in range(first, len(doc.events)):
+            event = doc.events[index]
             if type(event) is not dict:
                 check_one(event, f"{pointer}/{index}", out)  # says what it is instead of an object
                 self.invalid += 1
@@ -847,6 +971,13 @@ def finish_failed_job(engine: Engine, capture_id: str, problem: CaptureProblem) 
 
 CHUNK_EVENTS: Final = 4096
 """Events per chunk handed from the checking thread to the writing one."""
+PARALLEL_MIN_EVENTS: int = 8192
+"""Documents (JSON) with at least this many events are checked by the worker processes, when there are
+any (:mod:`packtrail.store.capture_workers`)."""
+SLICE_EVENTS: int = 2048
+"""Events per slice sent to a worker process."""
+SLICES_AHEAD: Final = 6
+"""Slices sent to the workers ahead of the one the capture waits for."""
 THREAD_MIN_EVENTS: Final = 2 * CHUNK_EVENTS
 """Documents with fewer events are written by the calling thread alone."""
 

@@ -98,8 +98,12 @@ def checked_gln(gln: str) -> str:
 
 
 def new_key() -> str:
-    """A new random API key (URL-safe text, 256 bits)."""
-    return secrets.token_urlsafe(KEY_BYTES)
+    """A new random API key (URL-safe text, 256 bits), never starting with ``-``: a key is passed on
+    command lines (``packtrail parties revoke KEY``), where a leading ``-`` reads as an option."""
+    while True:
+        key = secrets.token_urlsafe(KEY_BYTES)
+        if not key.startswith("-"):
+            return key
 
 
 def key_hash(key: str) -> str:

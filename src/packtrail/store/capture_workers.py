@@ -1,0 +1,189 @@
+"""Capture's checking step in worker processes, so that a large document uses every core.
+
+Capture checks each event before it stores it: the CBV 2.0 Event Hash ID (for idempotency), GS1's
+JSON Schema and the EPCIS/CBV rules, and the index rows (:mod:`packtrail.store.capture` steps 2–4).
+That is pure Python, about as much CPU as writing the event, and one interpreter runs one thread of
+Python at a time: in one process the checking and the writing take turns. A large JSON-LD document's
+events are therefore handed, a slice at a time, to a pool of worker processes (:func:`check_slice`),
+while the capturing process keeps what must stay in document order — the events repeated inside the
+document, the counts, the problems — and writes.
+
+What crosses between processes: each slice's events as one JSON text (``orjson``: a fraction of the
+checking's cost), and back, for every event, its hash, the issues found, and its index rows as a plain
+tuple (:class:`~packtrail.store.index_rows.EventRows` fields in order). The answers are exactly those of
+the one-process checker (tests/test_store_capture_workers.py compares them, problems included).
+
+The pool starts on first use (``forkserver``: fresh worker processes, never a fork of a threaded
+server) and is kept for the process's life; :func:`prepare` starts it ahead (``packtrail serve`` does,
+so the first capture does not wait for the workers' imports). ``PACKTRAIL_CAPTURE_WORKERS`` sets how
+many workers (default: the number of CPUs; ``0``: check in the capturing process). A worker that dies
+breaks the pool: the capture in progress checks its remaining events itself, and the next one starts
+a new pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Final
+
+import orjson
+
+from packtrail.epcis.errors import EPCISError
+from packtrail.epcis.fast_validator import check_one
+from packtrail.epcis.hashing import EventHasher
+from packtrail.epcis.issues import IssueCollector, ValidationIssue
+from packtrail.epcis.rules import RuleChecker
+from packtrail.store.index_rows import EventRows, event_rows
+
+__all__ = [
+    "MAX_ISSUES_PER_EVENT",
+    "WORKERS_ENV",
+    "CheckedEvent",
+    "check_slice",
+    "pool",
+    "prepare",
+    "rows_of",
+    "worker_count",
+]
+
+WORKERS_ENV: Final = "PACKTRAIL_CAPTURE_WORKERS"
+"""Environment variable: how many checking processes (default: CPUs; ``0``: none)."""
+MAX_ISSUES_PER_EVENT: Final = 50
+"""Issues of one event sent back in full; beyond them only counted (capture lists at most 100 anyway)."""
+
+NOT_AN_OBJECT: Final = 0
+""":data:`CheckedEvent` kind: the event is not a JSON object (its issues say so)."""
+HASH_FAILED: Final = 1
+"""Kind: the event hash could not be computed (the message says why)."""
+CHECKED: Final = 2
+"""Kind: hashed and validated; rows built when it had no error (else a message or None)."""
+
+CheckedEvent = tuple[int, Any, tuple[ValidationIssue, ...], int, int, Any]
+"""What a worker says of one event: ``(kind, hash or message, issues kept, errors, warnings, rows)``;
+``rows`` is the :class:`EventRows` field tuple, a ``str`` (why they could not be built) or None (the
+event had errors, so none were built)."""
+
+_FIELDS: Final = EventRows.__dataclass_fields__.keys()
+
+
+def rows_of(fields: Sequence[Any]) -> EventRows:
+    """An :class:`EventRows` from the field tuple a worker sent."""
+    return EventRows(*fields)
+
+
+def check_slice(
+    payload: bytes,
+    namespaces: dict[str, str],
+    ignore: frozenset[str],
+    pointer: str,
+    start: int,
+) -> list[CheckedEvent]:
+    """Check the events of one slice (``payload``: their JSON list; the first is event ``start`` of the
+    document, whose event list is at ``pointer``): one :data:`CheckedEvent` each, in order.
+
+    Runs in a worker process; the same steps, in the same order, as the capturing process's checker,
+    except that events repeated in the document are checked too (only the capturing process knows
+    which they are: it drops their issues).
+    """
+    events = orjson.loads(payload)
+    hash_of = EventHasher(namespaces, ignore=ignore).hash
+    out = IssueCollector(max_issues=1 << 62)
+    check_rules = RuleChecker(out, binding="json", schema_ran=True).check_event
+    answers: list[CheckedEvent] = []
+    for offset, event in enumerate(events):
+        here = f"{pointer}/{start + offset}"
+        kept, errors, warnings = len(out.issues), out.errors, out.warnings
+        if type(event) is not dict:
+            check_one(event, here, out)
+            answers.append(_answer(NOT_AN_OBJECT, None, out, kept, errors, warnings, None))
+            continue
+        try:
+            event_hash = hash_of(event)
+        except EPCISError as exc:
+            answers.append((HASH_FAILED, str(exc), (), 0, 0, None))
+            continue
+        check_one(event, here, out)
+        check_rules(event, here)
+        rows: Any = None
+        if out.errors == errors:
+            try:
+                built = event_rows(event, namespaces)
+            except EPCISError as exc:
+                rows = str(exc)
+            else:
+                rows = tuple(getattr(built, name) for name in _FIELDS)
+        answers.append(_answer(CHECKED, event_hash, out, kept, errors, warnings, rows))
+        if len(out.issues) > 4096:
+            out.issues.clear()
+    return answers
+
+
+def _answer(
+    kind: int, value: Any, out: IssueCollector, kept: int, errors: int, warnings: int, rows: Any
+) -> CheckedEvent:
+    issues = out.issues[kept:]
+    return (
+        kind,
+        value,
+        tuple(issues[:MAX_ISSUES_PER_EVENT]),
+        out.errors - errors,
+        out.warnings - warnings,
+        rows,
+    )
+
+
+# -- the pool ---------------------------------------------------------------------------------------------
+
+_LOCK: Final = threading.Lock()
+_POOL: ProcessPoolExecutor | None = None
+
+
+def worker_count() -> int:
+    """How many worker processes capture uses (``PACKTRAIL_CAPTURE_WORKERS``; default the CPUs)."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return os.cpu_count() or 1
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise ValueError(f"{WORKERS_ENV}: expected a whole number of processes, got {text!r}") from None
+
+
+def pool() -> ProcessPoolExecutor | None:
+    """The worker pool (started on first use), or None when capture checks in its own process."""
+    global _POOL
+    workers = worker_count()
+    if workers == 0:
+        return None
+    with _LOCK:
+        if _POOL is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        return _POOL
+
+
+def forget(broken: ProcessPoolExecutor) -> None:
+    """Drop a pool a worker broke (the next capture starts a new one)."""
+    global _POOL
+    with _LOCK:
+        if _POOL is broken:
+            _POOL = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def prepare() -> None:
+    """Start the worker processes now and let each import what it needs (a capture would otherwise
+    wait for that): ``packtrail serve`` calls it at start. Does nothing when capture uses no workers."""
+    executor = pool()
+    if executor is None:
+        return
+    warmups: list[Future[list[CheckedEvent]]] = [
+        executor.submit(check_slice, b"[]", {}, frozenset(), "", 0) for _ in range(worker_count())
+    ]
+    for warmup in warmups:
+        warmup.result()

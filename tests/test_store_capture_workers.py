@@ -1,0 +1,159 @@
+"""Capture with its checking step in worker processes (packtrail.store.capture_workers) answers exactly
+as capture in one process: the same events stored with the same index rows, the same duplicates, the
+same problems in the same order — for valid documents, documents with invalid, repeated and non-object
+events, with ``rollback`` and ``proceed``, on both backends. A worker pool that breaks mid-way leaves the
+capture to finish in its own process.
+
+The thresholds are lowered here (slices of 64 events from 200 events on), so small documents take the
+worker path and cross many slice boundaries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from packtrail.store import Store, capture_workers, open_store, schema
+from packtrail.store import capture as capture_module
+from test_store_contract import document, event, invalid_event
+
+COLUMNS = ("event_id", "event_hash", "biz_step", "event_time_us", "dist_key", "document")
+
+
+@pytest.fixture(autouse=True)
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture_module, "PARALLEL_MIN_EVENTS", 200)
+    monkeypatch.setattr(capture_module, "SLICE_EVENTS", 64)
+    monkeypatch.setenv(capture_workers.WORKERS_ENV, "2")
+
+
+def _events(count: int) -> list[Any]:
+    """Valid events with, here and there, a repeat (same eventID; same content, no eventID), an
+    invalid event, an error declaration reusing an eventID."""
+    out: list[Any] = []
+    for n in range(count):
+        out.append(event(n, eventID=f"urn:uuid:00000000-0000-4000-8000-{n:012d}"))
+        if n % 97 == 5:
+            out.append(event(n, eventID=f"urn:uuid:00000000-0000-4000-8000-{n:012d}"))  # same eventID
+        if n % 89 == 7:
+            out.append(event(100_000 + n))  # no eventID: its hash is its key...
+            out.append(event(100_000 + n))  # ...so this one repeats it
+    return out
+
+
+def _with_problems(events: list[Any]) -> list[Any]:
+    out = list(events)
+    out.insert(150, invalid_event(150))
+    out.insert(333, event(333, action="JUMP"))  # the schema refuses it
+    declared = dict(event(3, eventID="urn:uuid:00000000-0000-4000-8000-000000000003"))
+    declared["errorDeclaration"] = {"declarationTime": "2024-03-02T10:00:00Z", "reason": "incorrect_data"}
+    out.insert(400, declared)
+    return out
+
+
+def _capture(url: str, body: bytes, behaviour: str, workers: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv(capture_workers.WORKERS_ENV, workers)
+    with open_store(url) as store:
+        result = store.capture(body, behaviour=behaviour)  # type: ignore[arg-type]
+        return result, _stored(store)
+
+
+def _stored(store: Store) -> list[Any]:
+    """Every stored event (without its recordTime) with its index rows, in event_pk order."""
+    out: list[Any] = []
+    with store.engine.connect() as connection:
+        events = connection.execute(
+            sa.select(*(schema.events.c[c] for c in COLUMNS), schema.events.c.event_pk).order_by(
+                schema.events.c.event_pk
+            )
+        ).all()
+        first = events[0].event_pk if events else 0
+        for table in (schema.event_epcs, schema.event_epc_classes, schema.event_keys):
+            rows = connection.execute(sa.select(table)).mappings().all()
+            out.append(sorted(repr({**dict(r), "event_pk": r["event_pk"] - first}) for r in rows))
+    for row in events:
+        stored = orjson.loads(row.document)
+        stored.pop("recordTime")
+        out.append((*row[:-2], stored))
+    return out
+
+
+@pytest.fixture
+def two_urls(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, str]]:
+    """Two empty stores of the same backend: one captures with workers, one without."""
+    if store_url.startswith("sqlite"):
+        yield store_url, f"sqlite:///{tmp_path_factory.mktemp('serial') / 'packtrail.db'}"
+        return
+    from conftest import fresh_schema
+
+    with fresh_schema(request.getfixturevalue("postgres_url")) as other:
+        yield store_url, other
+
+
+@pytest.mark.parametrize(
+    ("problems", "behaviour"),
+    [(False, "rollback"), (True, "rollback"), (True, "proceed")],
+    ids=["valid", "invalid-rollback", "invalid-proceed"],
+)
+def test_workers_answer_as_one_process(
+    two_urls: tuple[str, str], problems: bool, behaviour: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _events(700)
+    body = document(*(_with_problems(events) if problems else events))
+    parallel, parallel_rows = _capture(two_urls[0], body, behaviour, "2", monkeypatch)
+    serial, serial_rows = _capture(two_urls[1], body, behaviour, "0", monkeypatch)
+    assert (parallel.captured, parallel.duplicates, parallel.success) == (
+        serial.captured,
+        serial.duplicates,
+        serial.success,
+    )
+    assert [p.to_dict() for p in parallel.errors] == [p.to_dict() for p in serial.errors]
+    assert parallel_rows == serial_rows
+    assert serial.duplicates == 8 + 8  # the error declaration is no repeat of the event it declares
+    if problems:
+        assert not serial.success and len(serial.errors) == 2
+        assert serial.captured == (0 if behaviour == "rollback" else 700 + 8 + 1)
+    else:
+        assert serial.success and serial.captured == 700 + 8
+
+
+def test_a_broken_pool_leaves_the_capture_to_this_process(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers are killed before the capture: it checks the events itself and stores them all;
+    the next capture starts a new pool."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('broken') / 'packtrail.db'}"
+    executor = capture_workers.pool()
+    assert executor is not None
+    capture_workers.prepare()
+    processes = list(executor._processes.values())  # the test breaks the pool on purpose
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):  # the pool may have ended the other one already
+            os.kill(process.pid, signal.SIGKILL)
+    for process in processes:
+        process.join()
+    with open_store(url) as store:
+        result = store.capture(document(*_events(300)))
+        assert result.success and result.captured == 300 + 4
+        assert capture_workers.pool() is not executor  # a new pool for the next capture
+        again = store.capture(document(*(event(5000 + n) for n in range(300))))
+        assert again.success and again.captured == 300
+
+
+def test_worker_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(capture_workers.WORKERS_ENV, "0")
+    assert capture_workers.worker_count() == 0 and capture_workers.pool() is None
+    monkeypatch.delenv(capture_workers.WORKERS_ENV)
+    assert capture_workers.worker_count() == (os.cpu_count() or 1)
+    monkeypatch.setenv(capture_workers.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="PACKTRAIL_CAPTURE_WORKERS: expected a whole number"):
+        capture_workers.worker_count()
