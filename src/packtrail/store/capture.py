@@ -64,7 +64,6 @@ from packtrail.store import capture_workers, schema
 from packtrail.store.bulk import BulkWriter
 from packtrail.store.engine import CACHE_KIB, CAPTURE_CACHE_KIB, IMMEDIATE
 from packtrail.store.errors import CaptureFormatError, CaptureLimitError
-from packtrail.store.identifiers import epc_class_key
 from packtrail.store.index_rows import EventRows, event_rows
 from packtrail.store.master_data import upsert_vocabularies, vocabulary_rows
 from packtrail.store.partitions import likely_months
@@ -697,7 +696,6 @@ class _Transaction:
         keys: list[tuple[str, str, int]] = []
         epcs: list[tuple[Any, ...]] = []
         epc_classes: list[tuple[Any, ...]] = []
-        class_key = epc_class_key
         quantities: list[tuple[Any, ...]] = []
         transactions: list[tuple[Any, ...]] = []
         parties: list[tuple[Any, ...]] = []
@@ -737,13 +735,7 @@ class _Transaction:
             if rows.epcs:
                 epcs.extend([(pk, role, epc) for role, epc in rows.epcs])
                 event_time = rows.event_time_us
-                epc_classes.extend(
-                    [
-                        (pk, role, key, event_time)
-                        for role, key in dict.fromkeys([(role, class_key(epc)) for role, epc in rows.epcs])
-                        if key is not None
-                    ]
-                )
+                epc_classes.extend([(pk, role, key, event_time) for role, key in rows.epc_classes])
             if rows.quantities:
                 quantities.extend([(pk, *item) for item in rows.quantities])
             if rows.biz_transactions:

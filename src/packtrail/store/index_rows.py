@@ -18,8 +18,8 @@ computes those rows from an event in the EPCIS 2.0 JSON-LD shape (what every
 ... }, {"example": "https://ns.example.com/epcis/"})
 >>> rows.event_time_us, rows.event_tz, rows.biz_step, rows.disposition
 (1709283600000000, '+01:00', 'shipping', 'in_transit')
->>> rows.epcs
-[(1, 'urn:epc:id:sgtin:0614141.107346.2017')]
+>>> rows.epcs, rows.epc_classes
+([(1, 'urn:epc:id:sgtin:0614141.107346.2017')], [(1, 'urn:epc:id:sgtin:0614141.107346.')])
 >>> rows.biz_transactions, rows.parties
 ([('po', 'urn:epcglobal:cbv:bt:0614141073467:PO1')], [(2, 'owning_party', 'urn:epc:id:pgln:4012345.00000')])
 >>> rows.visible_to
@@ -31,6 +31,8 @@ What each list holds (table columns in the design's words):
 
 - ``epcs``: ``(role, epc)`` for epcList (1), childEPCs (2), parentID (3), inputEPCList (4),
   outputEPCList (5); EPCs in canonical form (:func:`~packtrail.store.identifiers.canonical_epc`).
+- ``epc_classes``: ``(role, class key)``, each once: the EPCs' classes
+  (:func:`~packtrail.store.identifiers.epc_class_key`), for ``event_epc_classes``.
 - ``quantities``: ``(role, epc_class, quantity, uom)`` for quantityList (1), childQuantityList (2),
   inputQuantityList (4), outputQuantityList (5); classes canonical
   (:func:`~packtrail.store.identifiers.canonical_class`).
@@ -98,7 +100,13 @@ from packtrail.epcis.errors import EPCISError
 from packtrail.epcis.jsonld import namespace_of
 from packtrail.epcis.vocabulary import to_bare
 from packtrail.epcis.xml_read import PREFERRED_PREFIXES, TEXT_KEY
-from packtrail.store.identifiers import canonical_class, canonical_epc, gln_of_party, parse_time_us
+from packtrail.store.identifiers import (
+    canonical_class,
+    canonical_epc,
+    epc_class_key,
+    gln_of_party,
+    parse_time_us,
+)
 from packtrail.store.schema import (
     PARTY_DESTINATION,
     PARTY_SOURCE,
@@ -153,6 +161,9 @@ class EventRows:
     """Signed 32-bit CRC-32 of the primary identifier: the distribution column."""
     epcs: list[tuple[int, str]]
     """``(role, epc)``; roles in :mod:`packtrail.store.schema` (``ROLE_*``)."""
+    epc_classes: list[tuple[int, str]]
+    """``(role, class key)`` of the EPCs of a known scheme, each pair once
+    (:func:`packtrail.store.identifiers.epc_class_key`)."""
     quantities: list[tuple[int, str, float | None, str | None]]
     """``(role, epc_class, quantity, uom)``."""
     biz_transactions: list[tuple[str, str]]
@@ -776,6 +787,16 @@ def _quantities(
         out.append((role, canonical_class(epc_class), quantity, uom))
 
 
+def _classes(epcs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Each ``(role, class key)`` of ``epcs`` once, in order of first appearance."""
+    if len(epcs) == 1:
+        role, epc = epcs[0]
+        key = epc_class_key(epc)
+        return [] if key is None else [(role, key)]
+    pairs = dict.fromkeys([(role, epc_class_key(epc)) for role, epc in epcs])
+    return [(role, key) for role, key in pairs if key is not None]
+
+
 def event_rows(event: dict[str, Any], namespaces: Mapping[str, str]) -> EventRows:
     """The index rows of one event; ``namespaces`` maps the document's prefixes to namespace URIs.
 
@@ -899,6 +920,7 @@ def event_rows(event: dict[str, Any], namespaces: Mapping[str, str]) -> EventRow
         transformation_id,
         _signed_crc32(primary),
         epcs,
+        _classes(epcs),
         quantities,
         biz_transactions,
         parties,
