@@ -47,7 +47,7 @@ def _document() -> bytes:
     )
 
 
-ROWS = sa.text("SELECT event_pk, role, epc_class, event_time_us FROM event_epc_classes")
+ROWS = sa.text("SELECT event_pk, role, epc_class, event_time_us, biz_step FROM event_epc_classes")
 CLASS_WEEK = [
     ("MATCH_epc", "urn:epc:idpat:sgtin:4012345.022222.*"),
     ("GE_eventTime", "2024-04-08T00:00:00Z"),

@@ -658,7 +658,7 @@ PLANNED: dict[str, tuple[list[tuple[str, str]], str | tuple[str, ...]]] = {
     "MATCH_epc": ([("MATCH_epc", SGTIN + "1001")], "ix_event_epcs_value"),
     "MATCH_epc pattern": (
         [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")],
-        "ix_event_epc_classes_value",
+        ("ix_event_epc_classes_value", "ix_event_epc_classes_step"),
     ),
     "EQ_bizStep + time": (
         [

@@ -209,6 +209,7 @@ def test_each_database_gets_the_form_it_plans_well(store: Store) -> None:
     assert "events.event_pk IN (SELECT event_epc_classes.event_pk" in sql, sql
     assert "event_epc_classes.epc_class = 'urn:epc:id:sgtin:4012345.022222.'" in sql, sql
     assert "event_epc_classes.event_time_us >= 1712534400000000" in sql, sql
+    assert "event_epc_classes.biz_step = 'commissioning'" in sql, sql
     assert "event_epcs" not in sql, sql
     if store.dialect == "sqlite":  # sorted afterwards: no index walk in event_pk order
         assert "ORDER BY (events.event_pk + 0)" in sql, sql
@@ -216,7 +217,9 @@ def test_each_database_gets_the_form_it_plans_well(store: Store) -> None:
         assert "ORDER BY events.event_pk ASC" in sql, sql
 
 
-CLASS_RANGE_SQLITE = "ix_event_epc_classes_value (epc_class=? AND event_time_us>? AND event_time_us<?)"
+CLASS_RANGE_SQLITE = (
+    "ix_event_epc_classes_step (epc_class=? AND biz_step=? AND event_time_us>? AND event_time_us<?)"
+)
 
 
 def test_class_query_starts_from_the_class_and_week_without_statistics_on_sqlite(
@@ -237,8 +240,9 @@ def test_class_query_starts_from_the_class_and_week(store: Store) -> None:
         assert CLASS_RANGE_SQLITE in plan, plan
         assert "SCAN events" not in plan, plan
     else:
-        assert "ix_event_epc_classes_value" in plan, plan
+        assert "ix_event_epc_classes_step" in plan, plan
         assert "Index Cond: ((epc_class = 'urn:epc:id:sgtin:4012345.022222.'::text)" in plan, plan
+        assert "(biz_step = 'commissioning'::text COLLATE \"C\")" in plan, plan
         assert "(event_time_us >= '1712534400000000'::bigint)" in plan, plan  # the week in the index
         assert "events_y2024m03" not in plan and "events_y2024m05" not in plan, plan  # only April's partition
 

@@ -734,8 +734,8 @@ class _Transaction:
             keys.append((key_hash, key_id, pk))
             if rows.epcs:
                 epcs.extend([(pk, role, epc) for role, epc in rows.epcs])
-                event_time = rows.event_time_us
-                epc_classes.extend([(pk, role, key, event_time) for role, key in rows.epc_classes])
+                event_time, biz_step = rows.event_time_us, rows.biz_step
+                epc_classes.extend([(pk, role, key, event_time, biz_step) for role, key in rows.epc_classes])
             if rows.quantities:
                 quantities.extend([(pk, *item) for item in rows.quantities])
             if rows.biz_transactions:
@@ -762,7 +762,11 @@ class _Transaction:
         insert(schema.events, _EVENT_COLUMNS, events)
         insert(schema.event_keys, ("event_hash", "event_id", "event_pk"), keys)
         insert(schema.event_epcs, ("event_pk", "role", "epc"), epcs)
-        insert(schema.event_epc_classes, ("event_pk", "role", "epc_class", "event_time_us"), epc_classes)
+        insert(
+            schema.event_epc_classes,
+            ("event_pk", "role", "epc_class", "event_time_us", "biz_step"),
+            epc_classes,
+        )
         insert(schema.event_quantities, ("event_pk", "role", "epc_class", "quantity", "uom"), quantities)
         insert(schema.event_biz_transactions, ("event_pk", "type", "value"), transactions)
         insert(schema.event_parties, ("event_pk", "kind", "type", "value"), parties)

@@ -98,6 +98,7 @@ __all__ = [
     "OnSQLite",
     "Plan",
     "ViewerLike",
+    "class_companions",
     "condition_clause",
     "count_select",
     "filters",
@@ -399,10 +400,11 @@ def _attr_clause(condition: AttrFilter, master: MasterData) -> ColumnElement[boo
 def _epc_match_clause(
     condition: EpcMatch,
     semi_join: Callable[..., ColumnElement[bool]],
-    event_time: Sequence[TimeBound],
+    beside: Sequence[Condition],
 ) -> ColumnElement[bool]:
     """An EPC match: the patterns that stop within the class over ``event_epc_classes`` (with the
-    query's eventTime bounds, tested in the same index range), the rest over ``event_epcs``."""
+    query's eventTime bounds and bizSteps, ``beside``, tested in the same index range), the rest over
+    ``event_epcs``."""
     by_class: list[tuple[str, bool]] = []
     by_epc: list[tuple[str, bool]] = []
     for value in condition.values:
@@ -419,7 +421,7 @@ def _epc_match_clause(
                 classes,
                 _in(classes.c.role, condition.roles),
                 _pattern_clause(classes.c.epc_class, by_class),
-                *(_compare(classes.c.event_time_us, b.op, b.time_us) for b in event_time),
+                *(_class_test(classes, c) for c in beside),
             )
         )
     if by_epc:
@@ -428,19 +430,38 @@ def _epc_match_clause(
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
 
 
+def _class_test(classes: sa.Table, condition: Condition) -> ColumnElement[bool]:
+    """An eventTime bound or a bizStep test (:func:`class_companions`) on ``event_epc_classes``."""
+    if isinstance(condition, TimeBound):
+        return _compare(classes.c.event_time_us, condition.op, condition.time_us)
+    assert isinstance(condition, ValuesIn) and condition.column == "biz_step"
+    return _in(classes.c.biz_step, condition.values)
+
+
+def class_companions(query: EventQuery) -> list[Condition]:
+    """The query's conditions that ``event_epc_classes`` holds too (eventTime bounds, ``EQ_bizStep``):
+    repeated inside an EPC class range, so that its index reads only the entries asked for."""
+    return [
+        c
+        for c in query.conditions
+        if (isinstance(c, TimeBound) and c.column == "event_time_us")
+        or (isinstance(c, ValuesIn) and c.column == "biz_step")
+    ]
+
+
 def condition_clause(
     condition: Condition,
     master: MasterData,
     *,
     lead: bool = True,
-    event_time: Sequence[TimeBound] = (),
+    beside: Sequence[Condition] = (),
 ) -> ColumnElement[bool]:
     """The SQL test of one condition on a row of ``events``.
 
     ``lead=False`` writes an EPC or class pattern as a correlated ``EXISTS`` (checked per candidate
     event) instead of an ``IN`` list the query may start from; other conditions read the same either way.
-    ``event_time``: the query's bounds on eventTime, repeated inside an EPC class range (where the
-    index holds the eventTime) so that it reads only the window's entries.
+    ``beside``: the query's :func:`class_companions`, repeated inside an EPC class range (whose index
+    holds the eventTime and bizStep) so that it reads only the entries asked for.
     """
     if isinstance(condition, ValuesIn):
         return _in(EVENTS.c[condition.column], condition.values)
@@ -452,7 +473,7 @@ def condition_clause(
         table = schema.event_persistent_dispositions
         return _pks_where(table, _in(table.c.value, condition.values), table.c.kind == condition.kind)
     if isinstance(condition, EpcMatch):
-        return _epc_match_clause(condition, _pks_where if lead else _exists_where, event_time)
+        return _epc_match_clause(condition, _pks_where if lead else _exists_where, beside)
     if isinstance(condition, ClassMatch):
         quantities = schema.event_quantities
         likes = [p for v in condition.values for p in class_pattern_likes(v)]
@@ -697,10 +718,10 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
     """
     plan = plan_of(query)
     visible = [v] if (v := visibility_clause(viewer)) is not None else []
-    event_time = [c for c in query.conditions if isinstance(c, TimeBound) and c.column == "event_time_us"]
+    beside = class_companions(query)
     terms: list[ColumnElement[bool]] = []
     for condition in query.conditions:
-        clause = condition_clause(condition, master, event_time=event_time)
+        clause = condition_clause(condition, master, beside=beside)
         if plan.likely_times and isinstance(condition, TimeBound) and condition.column == "event_time_us":
             clause = likelihood(clause, LIKELY)
         terms.append(clause)
@@ -708,7 +729,7 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
         return [*terms, *visible]
     leading = [t for i, t in enumerate(terms) if i not in plan.followers]
     following = [
-        condition_clause(query.conditions[i], master, lead=False, event_time=event_time)
+        condition_clause(query.conditions[i], master, lead=False, beside=beside)
         for i in sorted(plan.followers)
     ]
     return [OnSQLite(sa.and_(*terms, *visible), sa.and_(*leading, *visible, *following))]

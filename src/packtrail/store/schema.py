@@ -26,8 +26,8 @@ distributed by ``event_pk`` (a lookup by value fans out to every node, then fetc
 outbox, vocabularies, named queries, subscriptions) become reference tables or stay on the coordinator.
 Partitioning by ``event_time_us`` carries over (Citus distributes each partition). No column changes.
 
->>> sorted(t for t in metadata.tables if t.startswith("event_"))[:3]
-['event_biz_transactions', 'event_corrective_ids', 'event_epcs']
+>>> sorted(t for t in metadata.tables if t.startswith("event_"))[:4]
+['event_biz_transactions', 'event_corrective_ids', 'event_epc_classes', 'event_epcs']
 >>> [c.name for c in event_epcs.columns]
 ['event_pk', 'role', 'epc']
 """
@@ -193,15 +193,18 @@ event_epc_classes: Final = Table(
     Column("role", SmallInteger, nullable=False),
     Column("epc_class", Text, nullable=False),
     Column("event_time_us", BigInteger, nullable=False),
+    Column("biz_step", Text),
     Index("ix_event_epc_classes_value", "epc_class", "event_time_us", "role", "event_pk"),
+    Index("ix_event_epc_classes_step", "epc_class", "biz_step", "event_time_us", "role", "event_pk"),
     Index("ix_event_epc_classes_event_pk", "event_pk"),
 )
 """The classes of an event's EPCs by role, once per event, class and role: the class key of each
 canonical instance EPC (:func:`packtrail.store.identifiers.epc_class_key`, ``urn:epc:id:sgtin:CP.ITEM.``)
-and the event's eventTime. An EPC pattern that stops within the class (``urn:epc:idpat:sgtin:CP.ITEM.*``)
-is a range over ``ix_event_epc_classes_value`` (class, eventTime): one product's events in a week are one
-short index range, where ``event_epcs`` holds one row per pack of every event of the product (revision
-0007)."""
+and the event's eventTime and bizStep (as ``events`` holds them). An EPC pattern that stops within the
+class (``urn:epc:idpat:sgtin:CP.ITEM.*``) is a range over ``ix_event_epc_classes_value`` (class,
+eventTime) or, with ``EQ_bizStep``, ``ix_event_epc_classes_step`` (class, bizStep, eventTime): one
+product's commissioning in a week is one short index range, where ``event_epcs`` holds one row per pack
+of every event of the product (revision 0007)."""
 
 event_quantities: Final = _index_table(
     "event_quantities",

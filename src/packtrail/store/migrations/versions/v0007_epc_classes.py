@@ -7,10 +7,12 @@ week's events of the bizStep, all products together, each checked for the patter
 
 ``event_epc_classes`` holds, once per event, role and class, the class key of the event's EPCs
 (:func:`packtrail.store.identifiers.epc_class_key`: ``urn:epc:id:sgtin:CP.ITEM.``, the URN up to the
-serial) and the event's eventTime, indexed as ``(epc_class, event_time_us, role, event_pk)``. A pattern
+serial), the event's eventTime and its bizStep, indexed as ``(epc_class, event_time_us, role, event_pk)``
+and ``(epc_class, biz_step, event_time_us, role, event_pk)`` (a product's events in a week are mostly
+its packs' dispensings; with ``EQ_bizStep=commissioning`` the second range holds only what is asked). A pattern
 that stops within the class is the same prefix range over the class key
-(:func:`~packtrail.store.identifiers.pattern_class_like`); the query's eventTime window is tested in the
-same index range, so a product's week is as many index entries as it has events that week
+(:func:`~packtrail.store.identifiers.pattern_class_like`); the query's eventTime window and bizStep are
+tested in the same index range, so a product's week is as many index entries as it has such events that week
 (:func:`packtrail.store.query_sql.condition_clause`). A commissioning event of 20 packs of one product is
 one row here and 20 in ``event_epcs``.
 
@@ -47,6 +49,7 @@ CLASSES = sa.table(
     sa.column("role", sa.SmallInteger()),
     sa.column("epc_class", sa.Text()),
     sa.column("event_time_us", sa.BigInteger()),
+    sa.column("biz_step", sa.Text()),
 )
 
 
@@ -60,7 +63,7 @@ def _backfill(connection: sa.Connection) -> None:
         end = start + BACKFILL_EVENTS
         rows = connection.execute(
             sa.text(
-                "SELECT e.event_pk, x.role, x.epc, e.event_time_us FROM event_epcs AS x"
+                "SELECT e.event_pk, x.role, x.epc, e.event_time_us, e.biz_step FROM event_epcs AS x"
                 " JOIN events AS e ON e.event_pk = x.event_pk"
                 " WHERE x.event_pk >= :start AND x.event_pk < :end AND e.event_pk >= :start AND e.event_pk < :end"
             ),
@@ -68,13 +71,19 @@ def _backfill(connection: sa.Connection) -> None:
         )
         seen: set[tuple[int, int, str]] = set()
         batch: list[dict[str, object]] = []
-        for event_pk, role, epc, event_time_us in rows:
+        for event_pk, role, epc, event_time_us, biz_step in rows:
             key = epc_class_key(epc)
             if key is None or (event_pk, role, key) in seen:
                 continue
             seen.add((event_pk, role, key))
             batch.append(
-                {"event_pk": event_pk, "role": role, "epc_class": key, "event_time_us": event_time_us}
+                {
+                    "event_pk": event_pk,
+                    "role": role,
+                    "epc_class": key,
+                    "event_time_us": event_time_us,
+                    "biz_step": biz_step,
+                }
             )
         if batch:
             connection.execute(CLASSES.insert(), batch)
@@ -88,10 +97,16 @@ def upgrade() -> None:
         sa.Column("role", sa.SmallInteger(), nullable=False),
         sa.Column("epc_class", KEY_TEXT, nullable=False),
         sa.Column("event_time_us", sa.BigInteger(), nullable=False),
+        sa.Column("biz_step", KEY_TEXT),
     )
     _backfill(op.get_bind())
     op.create_index(
         "ix_event_epc_classes_value", "event_epc_classes", ["epc_class", "event_time_us", "role", "event_pk"]
+    )
+    op.create_index(
+        "ix_event_epc_classes_step",
+        "event_epc_classes",
+        ["epc_class", "biz_step", "event_time_us", "role", "event_pk"],
     )
     op.create_index("ix_event_epc_classes_event_pk", "event_epc_classes", ["event_pk"])
 
