@@ -576,6 +576,12 @@ class Plan:
     """SQLite only: the eventTime bounds, outside a narrow window and beside ``EQ_bizStep``, are marked
     ``likelihood(…, 0.9)``, so that SQLite walks ``ix_events_biz_step`` in ``event_pk`` order and stops
     after a page instead of sorting the whole of a wide window from ``ix_events_biz_step_time``."""
+    class_led: bool = False
+    """An EPC class pattern with ``EQ_bizStep`` in a narrow eventTime window: the candidates are one short
+    range of ``ix_event_epc_classes_step``. Both databases then sort by ``event_pk + 0`` in the default
+    order: PostgreSQL, given ``ORDER BY event_pk LIMIT n``, may otherwise walk the bizStep's events of
+    the window's partitions in ``event_pk`` order (a month's commissioning of every product, each
+    fetched from the table) hoping to fill the page early — at 10,000,000 events 80 ms against 2."""
 
 
 def _by_class(condition: Condition) -> bool:
@@ -646,12 +652,15 @@ def plan_of(query: EventQuery) -> Plan:
     >>> week = [("GE_eventTime", "2024-03-01T00:00:00Z"), ("LT_eventTime", "2024-03-08T00:00:00Z")]
     >>> pattern = [("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*")]
     >>> plan_of(parse_query_params(pattern + week, namespaces={}))  # the class's week: a short range
-    Plan(followers=frozenset(), narrow=True, likely_times=False)
+    Plan(followers=frozenset(), narrow=True, likely_times=False, class_led=False)
+    >>> step = [("EQ_bizStep", "commissioning")]
+    >>> plan_of(parse_query_params(pattern + week + step, namespaces={}))  # even shorter: sort what it finds
+    Plan(followers=frozenset(), narrow=True, likely_times=False, class_led=True)
     >>> other = [("MATCH_epc", "urn:epc:idpat:usdod:2S194.*")]  # a scheme without class keys
     >>> plan_of(parse_query_params(other + week, namespaces={}))
-    Plan(followers=frozenset({0}), narrow=True, likely_times=False)
+    Plan(followers=frozenset({0}), narrow=True, likely_times=False, class_led=False)
     >>> plan_of(parse_query_params(pattern, namespaces={}))  # nothing else to start from
-    Plan(followers=frozenset(), narrow=False, likely_times=False)
+    Plan(followers=frozenset(), narrow=False, likely_times=False, class_led=False)
     """
     conditions = query.conditions
     week = _is_narrow(_window(query, "event_time_us"))
@@ -666,7 +675,8 @@ def plan_of(query: EventQuery) -> Plan:
     by_biz_step = any(isinstance(c, ValuesIn) and c.column == "biz_step" for c in conditions)
     event_window = _window(query, "event_time_us")
     likely = by_biz_step and event_window != (None, None) and not _is_narrow(event_window)
-    return Plan(followers, narrow, likely)
+    class_led = week and by_biz_step and any(_by_class(c) for c in conditions)
+    return Plan(followers, narrow, likely, class_led)
 
 
 class OnSQLite(FunctionElement[Any]):
@@ -791,7 +801,10 @@ def page_select(
     if after is not None:
         where.append(_after(keys, after, descending))
     ordering = list(keys)
-    if query.order_by is None and plan_of(query).narrow:
+    plan = plan_of(query)
+    if query.order_by is None and plan.class_led:
+        ordering[0] = Grouping(EVENTS.c.event_pk + sa.literal_column("0"))
+    elif query.order_by is None and plan.narrow:
         ordering[0] = sorted_afterwards(EVENTS.c.event_pk)
     order = [k.desc() if descending else k.asc() for k in ordering]
     return (
