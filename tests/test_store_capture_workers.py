@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,3 +159,24 @@ def test_worker_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(capture_workers.WORKERS_ENV, "two")
     with pytest.raises(ValueError, match="PACKTRAIL_CAPTURE_WORKERS: expected a whole number"):
         capture_workers.worker_count()
+
+
+def test_workers_end_with_a_killed_capturing_process() -> None:
+    """A process that started the workers is killed (``kill -9``, or uvicorn's re-raised SIGTERM): its
+    workers and their fork server end too, so nothing keeps its output pipe open — ``communicate``
+    returns only when every process holding the pipe has ended."""
+    code = (
+        "import os, signal\n"
+        "from packtrail.store import capture_workers\n"
+        "capture_workers.prepare()\n"
+        "print(os.getpid(), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, capture_workers.WORKERS_ENV: "2"}
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    try:
+        out, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the workers outlived the process that started them")
+    assert process.returncode == -signal.SIGKILL and out.strip().isdigit()

@@ -18,7 +18,7 @@ server) and is kept for the process's life; :func:`prepare` starts it ahead (``p
 so the first capture does not wait for the workers' imports). ``PACKTRAIL_CAPTURE_WORKERS`` sets how
 many workers (default: the number of CPUs; ``0``: check in the capturing process). A worker that dies
 breaks the pool: the capture in progress checks its remaining events itself, and the next one starts
-a new pool.
+a new pool. A worker whose capturing process has died ends within half a second (:func:`_watch`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Final
@@ -138,6 +139,47 @@ def _answer(
 
 # -- the pool ---------------------------------------------------------------------------------------------
 
+PARENT_CHECK_SECONDS: Final = 0.5
+"""How often a worker checks that the capturing process still runs."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rpartition(b")")[2].split()[:1]
+        return state not in ([b"Z"], [b"X"])
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _watch(parent: int) -> None:
+    """End this worker once the capturing process ``parent`` is gone.
+
+    A worker's parent is the fork server, and its task queue is a pipe whose writing end the worker
+    holds too, so nothing else tells it when the capturing process dies without shutting the pool down
+    (``kill -9``; uvicorn ends on a re-raised SIGTERM, which skips the interpreter's exit handlers). An
+    orphaned worker would keep the fork server and every pipe they inherited (a test runner's output)
+    open for ever.
+    """
+    while _alive(parent):
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _start_watch(parent: int) -> None:
+    """Worker initializer: :func:`_watch` in a daemon thread."""
+    threading.Thread(target=_watch, args=(parent,), name="packtrail-parent-watch", daemon=True).start()
+
+
 _LOCK: Final = threading.Lock()
 _POOL: ProcessPoolExecutor | None = None
 
@@ -163,7 +205,12 @@ def pool() -> ProcessPoolExecutor | None:
         if _POOL is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _POOL = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_start_watch,
+                initargs=(os.getpid(),),
+            )
         return _POOL
 
 
