@@ -314,6 +314,18 @@ def _events_pointer(doc: EPCISDocument, binding: str) -> str:
     return "/epcisBody/queryResults/resultsBody/eventList" if doc.is_query else "/epcisBody/eventList"
 
 
+def _event_keys(event: Event, event_hash: str) -> tuple[str | None, str, str]:
+    """The eventID an event came with (None without one) and the two keys it is deduplicated by: its
+    hash and its eventID (the hash when it has none), an error declaration's marked as such (it may
+    repeat the eventID of the event it declares)."""
+    given = event.get("eventID")
+    event_id = given.strip() if type(given) is str and given.strip() else None
+    key_hash, key_id = event_hash, event_id or event_hash
+    if "errorDeclaration" in event:
+        key_hash, key_id = key_hash + DECLARATION_KEY, key_id + DECLARATION_KEY
+    return event_id, key_hash, key_id
+
+
 class _Checker:
     """Steps 2–4 of the pipeline, in the calling thread: hash, deduplicate within the document,
     validate, build index rows; yields the candidates in chunks."""
@@ -420,16 +432,9 @@ class _Checker:
                     self._refuse(f"{pointer}/{index}", EPCISError(value))
                     continue
                 event_hash = value
-                given = event.get("eventID")
-                event_id = given.strip() if type(given) is str and given.strip() else None
-                key_hash, key_id = event_hash, event_id or event_hash
-                if "errorDeclaration" in event:
-                    key_hash, key_id = key_hash + DECLARATION_KEY, key_id + DECLARATION_KEY
-                if key_hash in seen_hashes or key_id in seen_ids:
-                    self.duplicates += 1
+                event_id, key_hash, key_id = _event_keys(event, event_hash)
+                if self._repeated(key_hash, key_id, seen_hashes, seen_ids):
                     continue
-                seen_hashes.add(key_hash)
-                seen_ids.add(key_id)
                 self._count(issues, errors, warnings)
                 if errors:
                     self.invalid += 1
@@ -451,6 +456,16 @@ class _Checker:
             return
         if chunk and self.storing:
             yield chunk
+
+    def _repeated(self, key_hash: str, key_id: str, seen_hashes: set[str], seen_ids: set[str]) -> bool:
+        """Whether an earlier event of the document had the same keys (then it counts as a duplicate);
+        else the keys are remembered."""
+        if key_hash in seen_hashes or key_id in seen_ids:
+            self.duplicates += 1
+            return True
+        seen_hashes.add(key_hash)
+        seen_ids.add(key_id)
+        return False
 
     def _count(self, issues: Sequence[ValidationIssue], errors: int, warnings: int) -> None:
         """Add one event's issues found by a worker (kept ones and counts) to the collector."""
@@ -489,16 +504,9 @@ class _Checker:
             except EPCISError as exc:
                 self._refuse(f"{pointer}/{index}", exc)
                 continue
-            given = event.get("eventID")
-            event_id = given.strip() if type(given) is str and given.strip() else None
-            key_hash, key_id = event_hash, event_id or event_hash
-            if "errorDeclaration" in event:
-                key_hash, key_id = key_hash + DECLARATION_KEY, key_id + DECLARATION_KEY
-            if key_hash in seen_hashes or key_id in seen_ids:
-                self.duplicates += 1
+            event_id, key_hash, key_id = _event_keys(event, event_hash)
+            if self._repeated(key_hash, key_id, seen_hashes, seen_ids):
                 continue
-            seen_hashes.add(key_hash)
-            seen_ids.add(key_id)
             here = f"{pointer}/{index}"
             before = out.errors
             check_one(normalise_event(event, cbv="bare") if xml else event, here, out)
