@@ -415,19 +415,58 @@ def _epc_match_clause(
             by_epc.append(epc_pattern_to_like(value))
     parts: list[ColumnElement[bool]] = []
     if by_class:
-        classes = schema.event_epc_classes
-        parts.append(
-            semi_join(
-                classes,
-                _in(classes.c.role, condition.roles),
-                _pattern_clause(classes.c.epc_class, by_class),
-                *(_class_test(classes, c) for c in beside),
-            )
-        )
+        parts.append(semi_join(schema.event_epc_classes, *_class_terms(condition, by_class, beside)))
     if by_epc:
         epcs = schema.event_epcs
         parts.append(semi_join(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, by_epc)))
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
+
+
+def _class_terms(
+    condition: EpcMatch, by_class: list[tuple[str, bool]], beside: Sequence[Condition]
+) -> list[ColumnElement[bool]]:
+    """The tests on ``event_epc_classes`` rows of an EPC match's class patterns (``by_class``, as
+    :func:`~packtrail.store.identifiers.pattern_class_like` gives them) and of the query's
+    :func:`class_companions` (``beside``)."""
+    classes = schema.event_epc_classes
+    return [
+        _in(classes.c.role, condition.roles),
+        _pattern_clause(classes.c.epc_class, by_class),
+        *(_class_test(classes, c) for c in beside),
+    ]
+
+
+def _class_page(
+    query: EventQuery, viewer: ViewerLike, *, upper_pk: int, after_pk: int | None, limit: int
+) -> ColumnElement[bool] | None:
+    """For a class-led query (:attr:`Plan.class_led`) whose every condition ``event_epc_classes``
+    answers by itself (the class pattern, eventTime bounds, ``EQ_bizStep``), in capture order: the
+    page's events chosen from that table alone, ``events.event_pk IN (SELECT DISTINCT event_pk …
+    ORDER BY event_pk LIMIT n)`` with visibility checked on the way, so that only the page's events are
+    read from ``events`` (at 10,000,000 events a product's commissioning in a week is ~1,500 events);
+    None for any other query."""
+    if query.order_by is not None or not plan_of(query).class_led:
+        return None
+    companions = class_companions(query)
+    matches = [c for c in query.conditions if c not in companions]
+    if len(matches) != 1 or not _by_class(matches[0]):
+        return None
+    match = matches[0]
+    assert isinstance(match, EpcMatch)
+    classes = schema.event_epc_classes
+    by_class = [like for like in (pattern_class_like(v) for v in match.values) if like is not None]
+    where = [*_class_terms(match, by_class, companions), classes.c.event_pk <= upper_pk]
+    descending = query.order_direction == "DESC"
+    if after_pk is not None:
+        where.append(classes.c.event_pk < after_pk if descending else classes.c.event_pk > after_pk)
+    if viewer.party is not None:
+        visibility = schema.event_visibility
+        where.append(
+            sa.exists().where(visibility.c.party == viewer.party, visibility.c.event_pk == classes.c.event_pk)
+        )
+    key = classes.c.event_pk.desc() if descending else classes.c.event_pk.asc()
+    page = sa.select(classes.c.event_pk).where(*where).distinct().order_by(key).limit(limit)
+    return EVENTS.c.event_pk.in_(page)
 
 
 def _class_test(classes: sa.Table, condition: Condition) -> ColumnElement[bool]:
@@ -797,7 +836,13 @@ def page_select(
     the first ``limit`` matching events with ``event_pk <= upper_pk`` after the key ``after``."""
     keys = sort_keys(query)
     descending = query.order_direction == "DESC"
-    where = [*filters(query, viewer, master), EVENTS.c.event_pk <= upper_pk]
+    page = _class_page(
+        query, viewer, upper_pk=upper_pk, after_pk=None if after is None else int(after[0]), limit=limit
+    )
+    if page is None:
+        where = [*filters(query, viewer, master), EVENTS.c.event_pk <= upper_pk]
+    else:  # the page's events, chosen by the class table; their other tests are cheap on a page
+        where = [page, *(condition_clause(c, master) for c in class_companions(query))]
     if after is not None:
         where.append(_after(keys, after, descending))
     ordering = list(keys)
