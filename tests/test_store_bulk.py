@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -102,43 +101,3 @@ def test_values_json_cannot_carry_go_row_by_row(tmp_path: Path) -> None:
     floats = [(n, float("nan") if n == 3 else n / 3) for n in range(JSON_ROWS_MIN + 1)]
     stored = _write(tmp_path / "f.db", NUMBERS, floats)
     assert stored[3][2] is None and stored[4][2] == pytest.approx(4 / 3)  # NaN: SQLite's NULL, not JSON's
-
-
-DOCS = sa.Table("docs_t", METADATA, sa.Column("n", sa.BigInteger), sa.Column("document", sa.LargeBinary))
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-def _documents(path: Path, docs: list[Any]) -> list[bytes]:
-    engine = sa.create_engine(f"sqlite:///{path}")
-    METADATA.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(DOCS.delete())
-        writer = BulkWriter(connection)
-        rows = [(n, writer.document_value(doc)) for n, doc in enumerate(docs)]
-        writer.insert(DOCS, ("n", "document"), rows, documents=("document",))
-    with engine.connect() as connection:
-        stored = [bytes(row[0]) for row in connection.execute(sa.select(DOCS.c.document).order_by(DOCS.c.n))]
-    engine.dispose()
-    return stored
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(docs=st.lists(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6), min_size=1, max_size=20))
-def test_documents_are_stored_as_orjson_writes_them(tmp_path: Path, docs: list[Any]) -> None:
-    """Whichever way the rows go (SQLite renders the documents of one INSERT … SELECT, or each is
-    orjson bytes for executemany), the stored bytes are orjson's."""
-    assert _documents(tmp_path / "d.db", docs) == [orjson.dumps(doc) for doc in docs]
-
-
-def test_documents_with_nul_or_huge_numbers_are_stored_exactly(tmp_path: Path) -> None:
-    docs = [{"a": "x\x00y"}, {"b": 2**64 - 1}, {"c": [1, "é"]}]
-    assert _documents(tmp_path / "n.db", docs) == [orjson.dumps(doc) for doc in docs]
-    assert _documents(tmp_path / "m.db", docs[2:]) == [orjson.dumps(docs[2])]

@@ -449,12 +449,12 @@ def test_crash_inside_a_bulk_insert_of_a_big_capture_leaves_nothing(
     original = BulkWriter.insert
     calls = {"epcs": 0}
 
-    def failing(self: BulkWriter, table: sa.Table, columns: tuple[str, ...], rows: Any, **kw: Any) -> None:
+    def failing(self: BulkWriter, table: sa.Table, columns: tuple[str, ...], rows: Any) -> None:
         if table.name == "event_epcs":
             calls["epcs"] += 1
             if calls["epcs"] == 3:
                 raise OSError("disk full")
-        original(self, table, columns, rows, **kw)
+        original(self, table, columns, rows)
 
     monkeypatch.setattr(BulkWriter, "insert", failing)
     n = capture_module.THREAD_MIN_EVENTS + 10

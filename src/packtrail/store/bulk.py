@@ -65,37 +65,6 @@ JSON_ARROWS: Final = sqlite3.sqlite_version_info >= (3, 38, 0)
 """The SQLite library has ``->>`` (3.38, where JSON became part of the core); older ones get
 ``executemany``."""
 
-
-def _renders_like_orjson() -> bool:
-    """Whether this SQLite library gives back a JSON object through ``->`` as the very bytes orjson
-    wrote (key order, escapes, number spellings, non-ASCII text): tried once, on values where writers
-    differ."""
-    if not JSON_ARROWS:
-        return False
-    probe = [
-        {
-            "text": 'é\u001f"\\/\u2028 \U0001f600 <&>',
-            "numbers": [1.5e300, -0.0, 0.1, 12345678901234567, -7, 1e-7],
-            "nested": {"z": [], "a": {}, "t": True, "f": False, "n": None},
-        }
-    ]
-    try:
-        with sqlite3.connect(":memory:") as db:
-            (rendered,) = db.execute(
-                "SELECT CAST(value -> 0 AS BLOB) FROM json_each(?)", (orjson.dumps([probe]),)
-            ).fetchone()
-    except sqlite3.Error:
-        return False
-    return bool(rendered == orjson.dumps(probe[0]))
-
-
-DOCUMENTS_IN_SQL: Final = _renders_like_orjson()
-"""SQLite: the JSON documents of an insert (``events.document``) travel inside its ``json_each`` payload
-and SQLite writes their bytes (``CAST(value -> i AS BLOB)``), so that capture serialises each event once,
-within the payload, and inserts the events in one statement too. Only where this library renders JSON
-exactly as orjson writes it (:func:`_renders_like_orjson`); elsewhere each document is orjson bytes
-given to ``executemany``."""
-
 _JSON_SAFE: dict[tuple[str, tuple[str, ...]], bool] = {}
 
 
@@ -112,7 +81,7 @@ def _json_safe(table: Table, columns: tuple[str, ...]) -> bool:
 class BulkWriter:
     """Bulk inserts and key look-ups on one connection inside its open transaction."""
 
-    __slots__ = ("_sql", "documents_in_sql", "driver", "postgres")
+    __slots__ = ("_sql", "driver", "postgres")
 
     def __init__(self, connection: Connection) -> None:
         self.postgres = connection.dialect.name == "postgresql"
@@ -120,35 +89,11 @@ class BulkWriter:
         self.driver: Any = connection.connection.driver_connection
         """The psycopg or sqlite3 connection under the SQLAlchemy one."""
         self._sql: dict[tuple[str, tuple[str, ...]], str] = {}
-        self.documents_in_sql = not self.postgres and DOCUMENTS_IN_SQL
-        """SQLite renders the documents of an insert (see :data:`DOCUMENTS_IN_SQL`)."""
 
-    def document_value(self, document: Any) -> Any:
-        """What a row given to :meth:`insert` holds in a ``documents`` column for a JSON document
-        (a dict or list): the document itself where SQLite turns it into its JSON bytes
-        (:data:`DOCUMENTS_IN_SQL`), else its orjson bytes."""
-        return document if self.documents_in_sql else orjson.dumps(document)
-
-    def insert(
-        self,
-        table: Table,
-        columns: tuple[str, ...],
-        rows: Sequence[Sequence[Any]],
-        *,
-        documents: tuple[str, ...] = (),
-    ) -> None:
-        """Insert ``rows`` (tuples in ``columns`` order) into ``table``.
-
-        ``documents``: blob columns holding JSON documents, given as :meth:`document_value` made them
-        and stored as their orjson bytes.
-        """
+    def insert(self, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order) into ``table``."""
         if not rows:
             return
-        if documents and self.documents_in_sql:
-            if self._documents_in_json(table, columns, rows, documents):
-                return
-            at = [columns.index(name) for name in documents]
-            rows = [tuple(orjson.dumps(v) if i in at else v for i, v in enumerate(row)) for row in rows]
         key = (table.name, columns)
         sql = self._sql.get(key)
         if sql is None:
@@ -180,35 +125,13 @@ class BulkWriter:
         finally:
             cursor.close()
 
-    def _documents_in_json(
-        self,
-        table: Table,
-        columns: tuple[str, ...],
-        rows: Sequence[Sequence[Any]],
-        documents: tuple[str, ...],
-    ) -> bool:
-        """Insert rows whose ``documents`` columns hold JSON documents in one ``INSERT … SELECT`` that
-        writes each document as SQLite renders it (``CAST(value -> i AS BLOB)``: its orjson bytes, see
-        :data:`DOCUMENTS_IN_SQL`); False (nothing done) when the rows cannot go that way."""
-        try:
-            payload = orjson.dumps(rows)
-        except (orjson.JSONEncodeError, TypeError):
-            return False
-        if b"\\u0000" in payload:
-            return False
-        self.execute(self._json_insert(table, columns, documents), (payload,))
-        return True
-
-    def _json_insert(self, table: Table, columns: tuple[str, ...], documents: tuple[str, ...] = ()) -> str:
+    def _json_insert(self, table: Table, columns: tuple[str, ...]) -> str:
         """``INSERT … SELECT`` from one JSON array of rows (SQLite's ``json_each``)."""
-        key = (table.name, ("json", *columns, "documents", *documents))
+        key = (table.name, ("json", *columns))
         sql = self._sql.get(key)
         if sql is None:
             names = ", ".join(columns)
-            values = ", ".join(
-                f"CAST(value -> {i} AS BLOB)" if name in documents else f"value ->> {i}"
-                for i, name in enumerate(columns)
-            )
+            values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
             sql = f"INSERT INTO {table.name} ({names}) SELECT {values} FROM json_each(?)"
             self._sql[key] = sql
         return sql

@@ -698,7 +698,7 @@ class _Transaction:
         job, record_us, record_text = self.job, self.record_us, self.record_text
         capture_id, party, namespaces_id = job.capture_id, job.party, self.namespaces_id
         copy = not self.read.owned
-        dumps = writer.document_value
+        dumps = orjson.dumps
         sensor_columns = schema.SENSOR_COLUMNS
         events: list[tuple[Any, ...]] = []
         keys: list[tuple[str, str, int]] = []
@@ -767,7 +767,7 @@ class _Transaction:
         self.last_pk = pk
         self.captured += len(fresh)
         insert = writer.insert
-        writer.insert(schema.events, _EVENT_COLUMNS, events, documents=("document",))
+        insert(schema.events, _EVENT_COLUMNS, events)
         insert(schema.event_keys, ("event_hash", "event_id", "event_pk"), keys)
         insert(schema.event_epcs, ("event_pk", "role", "epc"), epcs)
         insert(
