@@ -25,7 +25,6 @@ KEYS = sa.Table(
     sa.Column("value", sa.Text),
 )
 NUMBERS = sa.Table("numbers_t", METADATA, sa.Column("n", sa.BigInteger), sa.Column("x", sa.Float))
-FLAGS = sa.Table("flags_t", METADATA, sa.Column("n", sa.BigInteger), sa.Column("flag", sa.Boolean))
 
 
 def _write(path: Path, table: sa.Table, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -86,11 +85,6 @@ def test_the_json_path_is_taken_for_large_batches_of_integers_and_text(
     few = rows[: JSON_ROWS_MIN - 1]
     assert _write(tmp_path / "j.db", KEYS, few) == _expected(few)
     assert not statements  # executemany
-
-
-def test_booleans_are_stored_as_sqlite_stores_them(tmp_path: Path) -> None:
-    rows = [(n, n % 3 == 0) for n in range(JSON_ROWS_MIN + 1)]
-    assert _write(tmp_path / "b.db", FLAGS, rows) == [(n, "integer", int(on), "integer") for n, on in rows]
 
 
 def test_values_json_cannot_carry_go_row_by_row(tmp_path: Path) -> None:

@@ -57,8 +57,8 @@ SELECT … FROM json_each(?)`` over the rows as one JSON text (orjson) instead o
 capture's other threads run Python, every row then waits to take the lock back (up to the 5 ms switch
 interval): the inserts took twice their own time. One statement is one step with the lock released
 throughout, and SQLite reads the JSON in C. Values come back as they went: integers as ``INTEGER``, text
-as ``TEXT``, ``null`` as ``NULL``, booleans as ``1``/``0`` (as SQLite stores them anyway); tables with
-floats or blobs keep ``executemany`` (JSON has no NaN, and no bytes), and so do rows JSON cannot carry (an integer beyond 64 bits) or SQLite's JSON
+as ``TEXT``, ``null`` as ``NULL``; tables with floats, booleans or blobs keep ``executemany`` (JSON has no
+NaN, and no bytes), and so do rows JSON cannot carry (an integer beyond 64 bits) or SQLite's JSON
 functions cannot give back (text holding a NUL character, cut there)."""
 
 JSON_ARROWS: Final = sqlite3.sqlite_version_info >= (3, 38, 0)
@@ -69,12 +69,14 @@ _JSON_SAFE: dict[tuple[str, tuple[str, ...]], bool] = {}
 
 
 def _json_safe(table: Table, columns: tuple[str, ...]) -> bool:
-    """Whether every column is an integer, boolean or text column (see :data:`JSON_ROWS_MIN`)."""
+    """Whether every column is an integer or text column (see :data:`JSON_ROWS_MIN`)."""
     key = (table.name, columns)
     found = _JSON_SAFE.get(key)
     if found is None:
         kinds = [table.c[name].type for name in columns]
-        found = _JSON_SAFE[key] = all(isinstance(kind, (Integer, Text, Boolean)) for kind in kinds)
+        found = _JSON_SAFE[key] = all(
+            isinstance(kind, (Integer, Text)) and not isinstance(kind, Boolean) for kind in kinds
+        )
     return found
 
 
