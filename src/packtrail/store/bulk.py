@@ -8,7 +8,6 @@ is open, so the rows commit or roll back with everything else of the capture.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -49,37 +48,6 @@ def _pg_types(table: Table, columns: tuple[str, ...]) -> list[str]:
     return found
 
 
-JSON_ROWS_MIN: Final = 256
-"""SQLite: from this many rows on, a table of integer and text columns is filled by one ``INSERT …
-SELECT … FROM json_each(?)`` over the rows as one JSON text (orjson) instead of ``executemany``.
-
-``executemany`` binds each row in Python and releases the interpreter lock around each row's step; while
-capture's other threads run Python, every row then waits to take the lock back (up to the 5 ms switch
-interval): the inserts took twice their own time. One statement is one step with the lock released
-throughout, and SQLite reads the JSON in C. Values come back as they went: integers as ``INTEGER``, text
-as ``TEXT``, ``null`` as ``NULL``; tables with floats, booleans or blobs keep ``executemany`` (JSON has no
-NaN, and no bytes), and so do rows JSON cannot carry (an integer beyond 64 bits) or SQLite's JSON
-functions cannot give back (text holding a NUL character, cut there)."""
-
-JSON_ARROWS: Final = sqlite3.sqlite_version_info >= (3, 38, 0)
-"""The SQLite library has ``->>`` (3.38, where JSON became part of the core); older ones get
-``executemany``."""
-
-_JSON_SAFE: dict[tuple[str, tuple[str, ...]], bool] = {}
-
-
-def _json_safe(table: Table, columns: tuple[str, ...]) -> bool:
-    """Whether every column is an integer or text column (see :data:`JSON_ROWS_MIN`)."""
-    key = (table.name, columns)
-    found = _JSON_SAFE.get(key)
-    if found is None:
-        kinds = [table.c[name].type for name in columns]
-        found = _JSON_SAFE[key] = all(
-            isinstance(kind, (Integer, Text)) and not isinstance(kind, Boolean) for kind in kinds
-        )
-    return found
-
-
 class BulkWriter:
     """Bulk inserts and key look-ups on one connection inside its open transaction."""
 
@@ -113,30 +81,11 @@ class BulkWriter:
                 for row in rows:
                     write(row)
             return
-        if len(rows) >= JSON_ROWS_MIN and JSON_ARROWS and _json_safe(table, columns):
-            try:
-                payload = orjson.dumps(rows)
-            except (orjson.JSONEncodeError, TypeError):
-                payload = None  # a value JSON cannot carry exactly: row by row below
-            if payload is not None and b"\\u0000" not in payload:  # SQLite's JSON text ends at a NUL
-                self.execute(self._json_insert(table, columns), (payload,))
-                return
         cursor = self.driver.cursor()
         try:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
-
-    def _json_insert(self, table: Table, columns: tuple[str, ...]) -> str:
-        """``INSERT … SELECT`` from one JSON array of rows (SQLite's ``json_each``)."""
-        key = (table.name, ("json", *columns))
-        sql = self._sql.get(key)
-        if sql is None:
-            names = ", ".join(columns)
-            values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
-            sql = f"INSERT INTO {table.name} ({names}) SELECT {values} FROM json_each(?)"
-            self._sql[key] = sql
-        return sql
 
     def known(self, keys: Sequence[tuple[str, str]]) -> set[int]:
         """The positions in ``keys`` ((event_hash, event_id) pairs) of those whose hash or eventID is
