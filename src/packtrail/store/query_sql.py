@@ -15,6 +15,11 @@ WHERE event_epc_classes.role IN (__[POSTCOMPILE_role_1]) AND event_epc_classes.e
 >>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
 events.event_pk IN (SELECT event_epcs.event_pk FROM event_epcs
 WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc = :epc_1)
+>>> # MATCH_anyEPC asks for every role: no test of it
+>>> q = parse_query_params([("MATCH_anyEPC", "urn:epc:id:sgtin:0614141.107346.2017")], namespaces={})
+>>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
+events.event_pk IN (SELECT event_epcs.event_pk
+FROM event_epcs WHERE event_epcs.epc = :epc_1)
 
 An EPC pattern (``urn:epc:idpat:sgtin:0614141.107346.*``, EPCIS 2.0 section 8.2.7.1.1) is a prefix of
 the canonical EPC URNs it matches; it becomes a range on an index, exact wherever text compares by code
@@ -418,8 +423,18 @@ def _epc_match_clause(
         parts.append(semi_join(schema.event_epc_classes, *_class_terms(condition, by_class, beside)))
     if by_epc:
         epcs = schema.event_epcs
-        parts.append(semi_join(epcs, _in(epcs.c.role, condition.roles), _pattern_clause(epcs.c.epc, by_epc)))
+        parts.append(semi_join(epcs, *_role_test(epcs, condition), _pattern_clause(epcs.c.epc, by_epc)))
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
+
+
+def _role_test(table: sa.Table, condition: EpcMatch) -> list[ColumnElement[bool]]:
+    """The test of ``table.role`` an EPC match needs: none when it asks for every role
+    (:data:`~packtrail.store.schema.EPC_ROLES`, as ``MATCH_anyEPC`` does). Without it the value index
+    ``(epc, event_pk)`` answers the match alone (an index-only scan), instead of each matching row being
+    read from the table for a role that cannot fail."""
+    if schema.EPC_ROLES.issubset(condition.roles):
+        return []
+    return [_in(table.c.role, condition.roles)]
 
 
 def _class_terms(
@@ -430,7 +445,7 @@ def _class_terms(
     :func:`class_companions` (``beside``)."""
     classes = schema.event_epc_classes
     return [
-        _in(classes.c.role, condition.roles),
+        *_role_test(classes, condition),
         _pattern_clause(classes.c.epc_class, by_class),
         *(_class_test(classes, c) for c in beside),
     ]

@@ -68,6 +68,9 @@ ROLE_INPUT: Final = 4
 """``inputEPCList`` / ``inputQuantityList`` of a TransformationEvent."""
 ROLE_OUTPUT: Final = 5
 """``outputEPCList`` / ``outputQuantityList`` of a TransformationEvent."""
+EPC_ROLES: Final = frozenset({ROLE_EPC_LIST, ROLE_CHILD, ROLE_PARENT, ROLE_INPUT, ROLE_OUTPUT})
+"""Every role an ``event_epcs`` or ``event_epc_classes`` row can have: a match asking for all of them
+(``MATCH_anyEPC``) needs no test of the role, and its index range alone answers it."""
 
 PARTY_SOURCE: Final = 1
 """``event_parties.kind`` for an entry of ``sourceList``."""
