@@ -206,9 +206,13 @@ def test_plan_of_other_shapes(params: list[tuple[str, str]], expected: tuple[set
 def test_each_database_gets_the_form_it_plans_well(store: Store) -> None:
     sql = _statement(store, CLASS_QUERY)
     # the page's events chosen from event_epc_classes alone (the class, its bizStep and the week in
-    # its index, visibility checked there), then read from events: only the page's
-    assert "events.event_pk IN (SELECT DISTINCT event_epc_classes.event_pk" in sql, sql
-    assert "ORDER BY event_epc_classes.event_pk ASC" in sql and sql.count("LIMIT 31") == 2, sql
+    # its index; visibility tested on them in page order until the page is full), then read from
+    # events: only the page's
+    assert "events.event_pk IN (SELECT candidates.event_pk" in sql, sql
+    assert "(SELECT DISTINCT event_epc_classes.event_pk" in sql, sql
+    assert "ORDER BY event_epc_classes.event_pk ASC) AS candidates" in sql, sql
+    assert "event_visibility.event_pk = candidates.event_pk)) IS" in sql, sql
+    assert "ORDER BY candidates.event_pk ASC" in sql and sql.count("LIMIT 31") == 2, sql
     assert "event_epc_classes.epc_class = 'urn:epc:id:sgtin:4012345.022222.'" in sql, sql
     assert "event_epc_classes.event_time_us >= 1712534400000000" in sql, sql
     assert "event_epc_classes.biz_step = 'commissioning'" in sql, sql
@@ -244,6 +248,10 @@ def test_class_query_starts_from_the_class_and_week(store: Store) -> None:
         assert "(biz_step = 'commissioning'::text" in plan, plan
         assert "(event_time_us >= '1712534400000000'::bigint)" in plan, plan  # the week in the index
         assert "events_y2024m03" not in plan and "events_y2024m05" not in plan, plan  # only April's partition
+        # visibility probed per event found, in page order (a SubPlan under the LIMIT), never joined
+        # with the whole week's events first
+        assert "Filter: ((SubPlan 1) IS TRUE)" in plan, plan
+        assert "Join" not in plan, plan
 
 
 def test_a_wide_window_walks_the_bizstep_in_capture_order_on_sqlite(sqlite_store: Store) -> None:
