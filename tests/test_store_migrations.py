@@ -2,7 +2,8 @@
 
 Revision 0007 adds ``event_epc_classes`` (the class keys of each event's EPCs, with its eventTime) and
 fills it from the stored events: a store captured before it answers a class pattern the same as a store
-captured after it. Runs on both backends (``store_url``).
+captured after it. Revision 0008 gives ``event_epcs`` the events' eventTimes (PostgreSQL fetches an EPC's
+events from their partitions only). Runs on both backends (``store_url``).
 """
 
 from __future__ import annotations
@@ -55,12 +56,24 @@ CLASS_WEEK = [
 ]
 
 
+def _as_of_0007(connection: sa.Connection) -> None:
+    """Take revision 0008 back out of a store: ``event_epcs`` without eventTimes."""
+    connection.exec_driver_sql("DROP INDEX IF EXISTS ix_event_epcs_value")
+    connection.exec_driver_sql("ALTER TABLE event_epcs DROP COLUMN event_time_us")
+    connection.exec_driver_sql("CREATE INDEX ix_event_epcs_value ON event_epcs (epc, event_pk)")
+    connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0007'")
+
+
+EPC_TIMES = sa.text("SELECT event_pk, role, epc, event_time_us FROM event_epcs")
+
+
 def test_an_older_store_gets_its_epc_classes(store_url: str) -> None:
     with open_store(store_url) as store:
         assert store.capture(_document()).captured == 41
         with store.engine.begin() as connection:
             captured = {tuple(row) for row in connection.execute(ROWS)}
             # the store as revision 0006 left it
+            _as_of_0007(connection)
             connection.exec_driver_sql("DROP TABLE event_epc_classes")
             connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0006'")
     assert len(captured) == 40 + 2  # one class per commissioning; the case's SSCC class and its pack's
@@ -71,3 +84,22 @@ def test_an_older_store_gets_its_epc_classes(store_url: str) -> None:
         assert sorted(e["eventTime"] for e in page.events) == [
             f"2024-04-{d:02d}T10:00:00Z" for d in range(8, 15)
         ]
+
+
+def test_an_older_store_gets_the_eventtimes_of_its_epcs(store_url: str) -> None:
+    with open_store(store_url) as store:
+        assert store.capture(_document()).captured == 41
+        with store.engine.begin() as connection:
+            captured = {tuple(row) for row in connection.execute(EPC_TIMES)}
+            times = dict(connection.execute(sa.text("SELECT event_pk, event_time_us FROM events")).all())
+            _as_of_0007(connection)
+    assert len(captured) == 40 * 3 + 3
+    assert all(time == times[pk] for pk, _, _, time in captured)  # capture writes the eventTime
+    with open_store(store_url) as reopened:
+        with reopened.engine.connect() as connection:
+            assert {tuple(row) for row in connection.execute(EPC_TIMES)} == captured
+        page = reopened.query_events(
+            parse_query_params([("MATCH_anyEPC", "urn:epc:id:sgtin:4012345.011111.1-0")], namespaces={}),
+            Viewer.admin(),
+        )
+        assert [e["eventTime"] for e in page.events] == ["2024-04-01T10:00:00Z", "2024-04-21T10:00:00Z"]

@@ -280,6 +280,30 @@ def test_any_epc_is_answered_from_the_value_index_alone(store: Store) -> None:
     assert "role" in one_role or store.dialect == "sqlite", one_role  # one role is still tested
 
 
+def test_an_epcs_events_are_read_from_their_own_partitions(store: Store) -> None:
+    """PostgreSQL fetches the events found for an EPC by ``(event_pk, event_time_us)``: each from the
+    partition of its month, the others pruned while the query runs (never every month's primary key)."""
+    _analyze(store)
+    epc = next(e for e in EVENTS if e.party == PARTY_A and e.step == "packing").epcs[0]
+    sql = _statement(store, [("MATCH_anyEPC", epc)])
+    if store.dialect == "sqlite":  # no partitions: by event_pk alone
+        assert "events.event_pk IN (SELECT event_epcs.event_pk" in sql, sql
+        return
+    assert "(events.event_pk, events.event_time_us) IN" in sql, sql
+    with store.engine.connect() as connection:
+        plan = "\n".join(
+            str(row[0])
+            for row in connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"
+            )
+        )
+    scans = [line for line in plan.splitlines() if " on events_y" in line]
+    assert len(scans) > 1, plan  # the store has several months
+    read = [line for line in scans if "never executed" not in line]
+    months = {(e.time.year, e.time.month) for e in EVENTS if epc in e.epcs}
+    assert 1 <= len(read) <= len(months), plan
+
+
 # -- the answers ---------------------------------------------------------------------------------------
 
 

@@ -741,8 +741,8 @@ class _Transaction:
             )
             keys.append((key_hash, key_id, pk))
             if rows.epcs:
-                epcs.extend([(pk, role, epc) for role, epc in rows.epcs])
                 event_time, biz_step = rows.event_time_us, rows.biz_step
+                epcs.extend([(pk, role, epc, event_time) for role, epc in rows.epcs])
                 epc_classes.extend([(pk, role, key, event_time, biz_step) for role, key in rows.epc_classes])
             if rows.quantities:
                 quantities.extend([(pk, *item) for item in rows.quantities])
@@ -769,7 +769,7 @@ class _Transaction:
         insert = writer.insert
         insert(schema.events, _EVENT_COLUMNS, events)
         insert(schema.event_keys, ("event_hash", "event_id", "event_pk"), keys)
-        insert(schema.event_epcs, ("event_pk", "role", "epc"), epcs)
+        insert(schema.event_epcs, ("event_pk", "role", "epc", "event_time_us"), epcs)
         insert(
             schema.event_epc_classes,
             ("event_pk", "role", "epc_class", "event_time_us", "biz_step"),

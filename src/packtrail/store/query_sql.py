@@ -13,13 +13,16 @@ events.event_pk IN (SELECT event_epc_classes.event_pk FROM event_epc_classes
 WHERE event_epc_classes.role IN (__[POSTCOMPILE_role_1]) AND event_epc_classes.epc_class = :epc_class_1)
 >>> q = parse_query_params([("MATCH_epc", "urn:epc:id:sgtin:0614141.107346.2017")], namespaces={})
 >>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
-events.event_pk IN (SELECT event_epcs.event_pk FROM event_epcs
-WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc = :epc_1)
+(events.event_pk, events.event_time_us) IN (SELECT event_epcs.event_pk, event_epcs.event_time_us
+FROM event_epcs WHERE event_epcs.role IN (__[POSTCOMPILE_role_1]) AND event_epcs.epc = :epc_1)
 >>> # MATCH_anyEPC asks for every role: no test of it
 >>> q = parse_query_params([("MATCH_anyEPC", "urn:epc:id:sgtin:0614141.107346.2017")], namespaces={})
 >>> print(condition_clause(q.conditions[0], MasterData()))  # doctest: +NORMALIZE_WHITESPACE
-events.event_pk IN (SELECT event_epcs.event_pk
+(events.event_pk, events.event_time_us) IN (SELECT event_epcs.event_pk, event_epcs.event_time_us
 FROM event_epcs WHERE event_epcs.epc = :epc_1)
+
+(An EPC's events are fetched by ``event_pk`` and eventTime, the partition key of PostgreSQL's
+``events``: see :func:`_epcs_where`. SQLite gets ``events.event_pk IN (SELECT event_epcs.event_pk …)``.)
 
 An EPC pattern (``urn:epc:idpat:sgtin:0614141.107346.*``, EPCIS 2.0 section 8.2.7.1.1) is a prefix of
 the canonical EPC URNs it matches; it becomes a range on an index, exact wherever text compares by code
@@ -46,7 +49,7 @@ extension field; keyset pagination continues after the last row's sort key and `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, cast
 
@@ -402,14 +405,22 @@ def _attr_clause(condition: AttrFilter, master: MasterData) -> ColumnElement[boo
     return _in(column, uris)
 
 
-def _epc_match_clause(
-    condition: EpcMatch,
-    semi_join: Callable[..., ColumnElement[bool]],
-    beside: Sequence[Condition],
-) -> ColumnElement[bool]:
+def _epcs_where(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The events whose ``event_epcs`` rows pass ``where``, as a test the query may start from. On
+    PostgreSQL ``(event_pk, event_time_us) IN (SELECT event_pk, event_time_us …)``: the eventTime,
+    carried by ``ix_event_epcs_value``, is the partition key of ``events``, so each event found is
+    fetched from its own month's partition (pruned at execution) instead of every month's primary key
+    being probed for it. SQLite, without partitions, compares ``event_pk`` alone."""
+    epcs = schema.event_epcs
+    found = sa.select(epcs.c.event_pk, epcs.c.event_time_us).where(*where)
+    return OnSQLite(sa.tuple_(EVENTS.c.event_pk, EVENTS.c.event_time_us).in_(found), _pks_where(epcs, *where))
+
+
+def _epc_match_clause(condition: EpcMatch, lead: bool, beside: Sequence[Condition]) -> ColumnElement[bool]:
     """An EPC match: the patterns that stop within the class over ``event_epc_classes`` (with the
     query's eventTime bounds and bizSteps, ``beside``, tested in the same index range), the rest over
-    ``event_epcs``."""
+    ``event_epcs``; ``lead``: as tests the query may start from, else as per-event ``EXISTS``."""
+    semi_join = _pks_where if lead else _exists_where
     by_class: list[tuple[str, bool]] = []
     by_epc: list[tuple[str, bool]] = []
     for value in condition.values:
@@ -423,7 +434,8 @@ def _epc_match_clause(
         parts.append(semi_join(schema.event_epc_classes, *_class_terms(condition, by_class, beside)))
     if by_epc:
         epcs = schema.event_epcs
-        parts.append(semi_join(epcs, *_role_test(epcs, condition), _pattern_clause(epcs.c.epc, by_epc)))
+        where = (*_role_test(epcs, condition), _pattern_clause(epcs.c.epc, by_epc))
+        parts.append(_epcs_where(*where) if lead else _exists_where(epcs, *where))
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
 
 
@@ -534,7 +546,7 @@ def condition_clause(
         table = schema.event_persistent_dispositions
         return _pks_where(table, _in(table.c.value, condition.values), table.c.kind == condition.kind)
     if isinstance(condition, EpcMatch):
-        return _epc_match_clause(condition, _pks_where if lead else _exists_where, beside)
+        return _epc_match_clause(condition, lead, beside)
     if isinstance(condition, ClassMatch):
         quantities = schema.event_quantities
         likes = [p for v in condition.values for p in class_pattern_likes(v)]
@@ -591,12 +603,26 @@ def condition_clause(
 # -- the whole query -------------------------------------------------------------------------------------
 
 
-def visibility_clause(viewer: ViewerLike) -> ColumnElement[bool] | None:
-    """``EXISTS`` a visibility row for the viewer's party; None for the administrator (sees all)."""
+def visibility_clause(viewer: ViewerLike, *, per_event: bool = False) -> ColumnElement[bool] | None:
+    """``EXISTS`` a visibility row for the viewer's party; None for the administrator (sees all).
+
+    ``per_event``: on PostgreSQL written ``(EXISTS …) IS TRUE``, which it tests on each event found and
+    never turns into a join: for queries that start from an EPC, whose events must be fetched by
+    ``(event_pk, event_time_us)`` (:func:`_epcs_where`), not by an ``event_pk`` taken from
+    ``event_visibility`` (every partition probed). SQLite tests every ``EXISTS`` per event anyway."""
     if viewer.party is None:
         return None
     table = schema.event_visibility
-    return sa.exists().where(table.c.party == viewer.party, table.c.event_pk == EVENTS.c.event_pk)
+    visible = sa.exists().where(table.c.party == viewer.party, table.c.event_pk == EVENTS.c.event_pk)
+    return OnSQLite(visible.is_(sa.true()), visible) if per_event else visible
+
+
+def _starts_from_epcs(query: EventQuery) -> bool:
+    """Whether an EPC match of the query reads ``event_epcs`` (an EPC, or a pattern into the serial)."""
+    return any(
+        isinstance(c, EpcMatch) and any(pattern_class_like(v) is None for v in c.values)
+        for c in query.conditions
+    )
 
 
 # -- where a query starts ---------------------------------------------------------------------------------
@@ -788,7 +814,8 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
     otherwise, and may hand a page to parallel workers whose start outweighs it).
     """
     plan = plan_of(query)
-    visible = [v] if (v := visibility_clause(viewer)) is not None else []
+    per_event = _starts_from_epcs(query)
+    visible = [v] if (v := visibility_clause(viewer, per_event=per_event)) is not None else []
     beside = class_companions(query)
     terms: list[ColumnElement[bool]] = []
     for condition in query.conditions:

@@ -29,7 +29,7 @@ Partitioning by ``event_time_us`` carries over (Citus distributes each partition
 >>> sorted(t for t in metadata.tables if t.startswith("event_"))[:4]
 ['event_biz_transactions', 'event_corrective_ids', 'event_epc_classes', 'event_epcs']
 >>> [c.name for c in event_epcs.columns]
-['event_pk', 'role', 'epc']
+['event_pk', 'role', 'epc', 'event_time_us']
 """
 
 from __future__ import annotations
@@ -169,14 +169,18 @@ contexts: Final = Table(
 """Extension namespaces (JSON object prefix -> URI) of captured documents, shared by their events."""
 
 
-def _index_table(name: str, *columns: Column[Any], value_index: tuple[str, ...]) -> Table:
-    """An index table: ``event_pk`` plus ``columns``; indexes on ``value_index + event_pk`` and event_pk."""
+def _index_table(
+    name: str, *columns: Column[Any], value_index: tuple[str, ...], include: tuple[str, ...] = ()
+) -> Table:
+    """An index table: ``event_pk`` plus ``columns``; indexes on ``value_index + event_pk`` (carrying
+    ``include`` as well on PostgreSQL) and event_pk."""
+    value = Index(f"ix_{name}_value", *value_index, "event_pk", postgresql_include=list(include))
     return Table(
         name,
         metadata,
         Column("event_pk", BigInteger, nullable=False),
         *columns,
-        Index(f"ix_{name}_value", *value_index, "event_pk"),
+        value,
         Index(f"ix_{name}_event_pk", "event_pk"),
     )
 
@@ -185,9 +189,17 @@ event_epcs: Final = _index_table(
     "event_epcs",
     Column("role", SmallInteger, nullable=False),
     Column("epc", Text, nullable=False),
+    Column("event_time_us", BigInteger),
     value_index=("epc",),
+    include=("event_time_us",),
 )
-"""EPCs by role (``ROLE_*``), in canonical URN form (``urn:epc:id:sgtin:…``) when convertible."""
+"""EPCs by role (``ROLE_*``), in canonical URN form (``urn:epc:id:sgtin:…``) when convertible, with the
+event's eventTime (revision 0008; capture always writes it).
+
+The eventTime is there for PostgreSQL, whose ``events`` are partitioned by it: an EPC's events found in
+``ix_event_epcs_value`` (which carries the eventTime, ``INCLUDE``) are fetched by ``(event_pk,
+event_time_us)``, so each probes the one partition that holds it instead of every month's primary key
+(at 10,000,000 events over a year, 13 index probes per event, most of them reads of cold pages)."""
 
 event_epc_classes: Final = Table(
     "event_epc_classes",
