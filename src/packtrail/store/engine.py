@@ -146,7 +146,9 @@ def create_store_engine(url: str | None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    # LIFO: the connection used last is used next, so the statements psycopg prepared on it (reads run
+    # in autocommit and keep them: Store._reading) serve the next request instead of a colder connection
+    return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True, pool_use_lifo=True)
 
 
 CHECKPOINT_EVENTS: Final = 40_000
