@@ -66,29 +66,19 @@ some = st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=3, u
 
 
 @pytest.mark.parametrize(
-    ("chunk", "pending", "mixed", "early"),
-    [
-        (4096, 200_000, False, 0),
-        (2, 200_000, False, 0),
-        (2, 4, False, 0),
-        (2, 200_000, True, 0),
-        (2, 200_000, False, 3),
-        (2, 4, True, 3),
-    ],
-    ids=["whole", "chunked", "flushing", "catching-up", "early", "early-flushing-catching-up"],
+    ("chunk", "pending", "mixed"),
+    [(4096, 200_000, False), (2, 200_000, False), (2, 4, False), (2, 200_000, True)],
+    ids=["whole", "chunked", "flushing", "catching-up"],
 )
 def test_incremental_projection_equals_replay(
-    store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int, pending: int, mixed: bool, early: int
+    store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int, pending: int, mixed: bool
 ) -> None:
     """``chunked``: capture hands the projector two events at a time and the projector applies them two
     at a time, so one capture spans many steps held in memory; ``flushing``: the projector also writes
     out whenever it holds more than four items; ``catching-up``: some captures go through a store
-    without the projector, whose events the next projected capture (or the end) applies from the log;
-    ``early``: the projector applies the events as the chunks come (three or more pending), until a chunk
-    brings an event earlier than one applied."""
+    without the projector, whose events the next projected capture (or the end) applies from the log."""
     from packtrail.store import capture as capture_module
 
-    monkeypatch.setattr(projector, "EARLY_APPLY_EVENTS", early)
     monkeypatch.setattr(capture_module, "CHUNK_EVENTS", chunk)
     monkeypatch.setattr(projector, "APPLY_EVENTS", chunk)
     monkeypatch.setattr(projector, "CHUNK", chunk)

@@ -2,17 +2,13 @@
 order, recomputed from the log for the identifiers a late event concerns.
 
 Capture hands the projector each chunk of inserted events (:meth:`LifecycleProjector.project`: their
-facts are kept) and, once, before it commits, lets it write (:meth:`LifecycleProjector.flush`). A large
-document's events are applied as they come, :data:`EARLY_APPLY_EVENTS` at a time, while the capture's
-worker processes still check the rest (the application would otherwise be a serial tail with the workers
-idle), for as long as the chunks come in eventTime order; from a chunk with an event earlier than one
-applied on, the rest waits for the flush and is sorted together (each such event would otherwise be
-late). Both run under the capture lock, on the capture's connection (see
-:mod:`packtrail.store.projection`). Applying:
+facts are kept) and, once, before it commits, lets it work (:meth:`LifecycleProjector.flush`) — by then
+capture's checking thread is done, so the projection does not slow it down. Both run under the capture
+lock, on the capture's connection (see :mod:`packtrail.store.projection`). At the flush:
 
 1. if captures ran without the projector (``lifecycle_meta.projected_through`` is behind), the events
    missed are applied first, from the log;
-2. the events are sorted by ``(eventTime, event_pk)`` and applied :data:`APPLY_EVENTS` at a
+2. the capture's events are sorted by ``(eventTime, event_pk)`` and applied :data:`APPLY_EVENTS` at a
    time: the items a step names that are not in memory yet are read, with the containers stored inside
    them (one statement per containment level), and one :class:`~packtrail.lifecycle.replay.Replayer`
    applies the events in memory. The packs inside a container read from the database (its *leaves*)
@@ -69,9 +65,6 @@ CHUNK: Final = 4096
 """Events per batch when applying from the log (catch-up, rebuild)."""
 APPLY_EVENTS: Final = 16_384
 """Events a capture's flush applies per step (each step reads the items it names at once)."""
-EARLY_APPLY_EVENTS: int = 16_384
-"""A capture's events are applied this many at a time as they are inserted, while they come in eventTime
-order (0: all at the flush)."""
 MAX_PENDING: Final = 200_000
 """Items kept in memory by one capture before they are written out."""
 
@@ -158,65 +151,37 @@ class LifecycleProjector:
     def __init__(self) -> None:
         self._transaction: Any = None
         self._pending: list[EventFacts] = []
-        self._batch: Batch | None = None
-        """The capture's batch once events were applied early (else made at the flush)."""
-        self._applied_until = -1
-        """The latest eventTime applied early in this capture."""
-        self._early = True
-        """False once a chunk came with an event earlier than one applied early: the rest waits for
-        the flush, sorted together (else each such event would be late, its component recomputed)."""
-        self._last_pk = 0
 
     def project(self, connection: Connection, events: Sequence[StoredEventInfo]) -> None:
-        """Take a chunk of just-captured events: their facts are kept, and applied
-        :data:`EARLY_APPLY_EVENTS` at a time while the document comes in eventTime order (capture's
-        checking runs in worker processes meanwhile: the application no longer waits for the end)."""
+        """Take a chunk of just-captured events: their facts are kept until :meth:`flush` (while capture
+        still checks the next chunks in another thread, this one only reads what it needs)."""
         transaction = connection.get_transaction()
         if self._transaction is not transaction:  # a new capture (or a failed one's leftovers)
             self._transaction = transaction
-            self._pending, self._batch, self._applied_until, self._early = [], None, -1, True
-        facts = [facts_of(e.event_pk, e.rows, e.event_id, e.captured_by) for e in events]
-        self._pending.extend(facts)
-        self._last_pk = facts[-1].pk
-        if not self._early or not EARLY_APPLY_EVENTS:
-            return
-        if min(f.time_us for f in facts) < self._applied_until:
-            self._early = False
-        elif len(self._pending) >= EARLY_APPLY_EVENTS:
-            self._apply(connection)
+            self._pending = []
+        self._pending.extend(facts_of(e.event_pk, e.rows, e.event_id, e.captured_by) for e in events)
 
-    def _apply(self, connection: Connection) -> None:
-        """Apply the facts pending, in ``(eventTime, event_pk)`` order, to the capture's batch."""
-        pending, self._pending = self._pending, []
-        batch = self._batch
-        if batch is None:
-            db = Db(connection)
-            through = db.key_lookups()
-            if through < pending[0].pk - 1:
-                _apply_log(db, through, pending[0].pk - 1)
-            batch = self._batch = Batch(db)
+    def flush(self, connection: Connection) -> None:
+        """Apply the capture's events and write the changes (once, before it commits)."""
+        pending = self._pending
+        if not pending or self._transaction is not connection.get_transaction():
+            return
+        self._pending, self._transaction = [], None
+        db = Db(connection)
+        through = db.key_lookups()
+        first, last = pending[0].pk, pending[-1].pk
+        if through < first - 1:
+            _apply_log(db, through, first - 1)
         pending.sort(key=lambda f: (f.time_us, f.pk))
-        self._applied_until = max(self._applied_until, pending[-1].time_us)
-        waiting = {f.pk for f in pending}  # inserted, not applied yet: the recomputations leave them out
+        batch = Batch(db)
+        waiting = {f.pk for f in pending}
         batch.unapplied = waiting.__contains__
         for at in range(0, len(pending), APPLY_EVENTS):
             step = pending[at : at + APPLY_EVENTS]
             waiting.difference_update(f.pk for f in step)
             batch.apply(step)
-        batch.unapplied = _none
-
-    def flush(self, connection: Connection) -> None:
-        """Apply the capture's events still pending and write the changes (once, before it commits)."""
-        if self._transaction is not connection.get_transaction():
-            return
-        if self._pending:
-            self._apply(connection)
-        batch, last = self._batch, self._last_pk
-        self._pending, self._transaction, self._batch = [], None, None
-        if batch is None:
-            return
         batch.flush()
-        batch.db.set_projected_through(last)
+        db.set_projected_through(last)
 
 
 def attach(store: Store) -> LifecycleProjector:
