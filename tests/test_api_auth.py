@@ -110,6 +110,32 @@ def test_api_keys_still_work_beside_jwt(jwt_node: Node) -> None:
     assert jwt_node.client.get("/epcis/capture", headers=jwt_node.a).status_code == 200
 
 
+def test_a_key_read_within_the_second_needs_no_thread(
+    node_without_jwt: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request with a key looks it up in the thread pool; the next ones, within the second the
+    answer is kept, are answered on the event loop; a key revoked here stops working at once."""
+    from packtrail.api import auth
+
+    node = node_without_jwt
+    looked_up: list[str | None] = []
+    blocking = auth.Authenticator.viewer_for
+
+    def counting(self: auth.Authenticator, credential: str | None) -> Any:
+        looked_up.append(credential)
+        return blocking(self, credential)
+
+    monkeypatch.setattr(auth.Authenticator, "viewer_for", counting)
+    for _ in range(3):
+        assert node.client.get("/epcis/capture", headers=node.a).status_code == 200
+    assert looked_up.count(node.key_a) <= 1, looked_up
+    unknown = node.headers("no-such-key")
+    assert node.client.get("/epcis/capture", headers=unknown).status_code == 401
+    assert node.client.get("/epcis/capture", headers=unknown).status_code == 401  # kept: still refused
+    assert node.store.revoke_api_key(node.key_a)
+    assert node.client.get("/epcis/capture", headers=node.a).status_code == 401
+
+
 def test_without_jwt_settings_a_jwt_is_just_an_unknown_key(node_without_jwt: Node) -> None:
     response = node_without_jwt.client.get("/epcis/capture", headers=_bearer(_token()))
     assert response.status_code == 401

@@ -22,6 +22,8 @@ that second. The process that revokes or captures forgets at once (:meth:`Recent
 >>> recent.forget()
 >>> recent.get("k", read), len(reads)
 ('answer', 3)
+>>> recent.peek("k"), recent.peek("other")
+((True, 'answer'), (False, None))
 """
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ class Recent(Generic[_V]):
                     del self._kept[old]
             self._kept[key] = (now, value)
         return value
+
+    def peek(self, key: Hashable) -> tuple[bool, _V | None]:
+        """``(True, answer)`` while a fresh answer is kept for ``key``, else ``(False, None)``: never reads
+        (for callers that must not block, such as an event loop)."""
+        now = self._clock()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < self.keep:
+            return True, kept[1]
+        return False, None
 
     def forget(self) -> None:
         """Drop every kept answer (this process changed what they were read from)."""

@@ -426,6 +426,11 @@ class Store:
 
         return self._recent_keys.get(parties.key_hash(key), read)
 
+    def recent_party_for_api_key(self, key: str) -> tuple[bool, Party | None]:
+        """``(True, party or None)`` when :meth:`party_for_api_key` read this key within the last second,
+        else ``(False, None)``: no database read (an event loop may call it)."""
+        return self._recent_keys.peek(parties.key_hash(key))
+
     def party(self, gln: str) -> Party | None:
         """The registered party with this GLN, or None."""
         with self._reading() as connection:
