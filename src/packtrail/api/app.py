@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI
 
 from packtrail.api.auth import Authenticator
+from packtrail.api.collector import settle_garbage_collector
 from packtrail.api.headers import GS1HeadersMiddleware
 from packtrail.api.openapi import PREFIX, install_openapi
 from packtrail.api.problems import install_problem_handlers
@@ -109,6 +110,7 @@ def app_from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settle_garbage_collector()
         try:
             if settings.deliver_subscriptions:
                 from packtrail.api.subscriptions import subscription_delivery

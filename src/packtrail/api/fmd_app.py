@@ -8,14 +8,13 @@ registration with the hub) for the life of the server.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from packtrail.api.collector import settle_garbage_collector
 from packtrail.api.fmd_http import BadRequest, respond
 from packtrail.api.fmd_hub import hub_router
 from packtrail.api.fmd_national import national_router
@@ -33,28 +32,13 @@ def _install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BadRequest, bad_request)
 
 
-GC_THRESHOLDS: Final = (100_000, 50, 1000)
-"""Collector thresholds of a node: the youngest generation is collected after 100,000 allocations
-instead of 700. A request allocates a few hundred short-lived objects and almost never a cycle, so
-the default collected several times per request burst — and a 1,000-pack bulk chunk ran 20–40 %
-slower with it on the benchmark machine; the extra memory is a few MiB."""
-
-
-def _settle_garbage_collector() -> None:
-    """Move everything alive at start-up (modules, the app, SQLAlchemy's tables) out of the collector's
-    sight, so collections during requests only scan what requests allocate, and collect less often."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def create_national_app(system: NationalSystem, *, clock_control: bool = False) -> FastAPI:
     """The HTTP app of the national system ``system`` (``/fmd/v1/…``)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await system.start()
-        _settle_garbage_collector()
+        settle_garbage_collector()
         try:
             yield
         finally:
@@ -78,7 +62,7 @@ def create_hub_app(hub: Hub, *, clock_control: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.start()
-        _settle_garbage_collector()
+        settle_garbage_collector()
         try:
             yield
         finally:
