@@ -491,15 +491,14 @@ def _class_page(
     if viewer.party is None:
         return EVENTS.c.event_pk.in_(found.limit(limit))
     # Visibility is tested on the events found, in page order, until the page is full: a party that
-    # sees what it asks for costs a page of probes, not one per event of the week (~1,500). "IS TRUE"
-    # keeps PostgreSQL from turning the EXISTS into a join of the whole set.
+    # sees what it asks for costs a page of probes, not one per event of the week (~1,500).
     candidates = found.subquery("candidates")
     visibility = schema.event_visibility
     visible = sa.exists().where(
         visibility.c.party == viewer.party, visibility.c.event_pk == candidates.c.event_pk
     )
     order = candidates.c.event_pk.desc() if descending else candidates.c.event_pk.asc()
-    page = sa.select(candidates.c.event_pk).where(visible.is_(sa.true())).order_by(order).limit(limit)
+    page = sa.select(candidates.c.event_pk).where(per_row(visible)).order_by(order).limit(limit)
     return EVENTS.c.event_pk.in_(page)
 
 
@@ -603,18 +602,25 @@ def condition_clause(
 # -- the whole query -------------------------------------------------------------------------------------
 
 
+def per_row(exists: sa.Exists) -> ColumnElement[bool]:
+    """``(EXISTS …) IS TRUE``: the same test, which PostgreSQL evaluates on each row that reaches it
+    (lazily, so under a ``LIMIT`` only until the page is full) and never turns into a join — a join
+    would let it start from the other side (all of a party's visibility rows, say). SQLite tests every
+    ``EXISTS`` per row anyway."""
+    return exists.is_(sa.true())
+
+
 def visibility_clause(viewer: ViewerLike, *, per_event: bool = False) -> ColumnElement[bool] | None:
     """``EXISTS`` a visibility row for the viewer's party; None for the administrator (sees all).
 
-    ``per_event``: on PostgreSQL written ``(EXISTS …) IS TRUE``, which it tests on each event found and
-    never turns into a join: for queries that start from an EPC, whose events must be fetched by
-    ``(event_pk, event_time_us)`` (:func:`_epcs_where`), not by an ``event_pk`` taken from
-    ``event_visibility`` (every partition probed). SQLite tests every ``EXISTS`` per event anyway."""
+    ``per_event``: :func:`per_row` on PostgreSQL, for queries that start from an EPC, whose events
+    must be fetched by ``(event_pk, event_time_us)`` (:func:`_epcs_where`), not by an ``event_pk``
+    taken from ``event_visibility`` (every partition probed)."""
     if viewer.party is None:
         return None
     table = schema.event_visibility
     visible = sa.exists().where(table.c.party == viewer.party, table.c.event_pk == EVENTS.c.event_pk)
-    return OnSQLite(visible.is_(sa.true()), visible) if per_event else visible
+    return OnSQLite(per_row(visible), visible) if per_event else visible
 
 
 def _starts_from_epcs(query: EventQuery) -> bool:
