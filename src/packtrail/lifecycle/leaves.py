@@ -7,9 +7,9 @@ the same to every such pack, decided by what is in the row alone: so the project
 database, notes the events that reach the container (:attr:`packtrail.lifecycle.replay.Replayer.deferred`),
 and at its flush applies each of them with one ``UPDATE … WHERE parent = ?`` per container.
 
-Each statement here is :meth:`~packtrail.lifecycle.replay.Replayer._update` with ``inferred=True``
-written as SQL, column for column (a ``SET`` sees the row as it was, as the Python code does before it
-changes the item):
+Each statement here is :meth:`~packtrail.lifecycle.replay.Replayer._update_reached` of a pack reached
+through its container, written as SQL, column for column (a ``SET`` sees the row as it was, as the
+Python code does before it changes the item):
 
 - the last event (``last_time_us``, ``last_pk``) always moves on;
 - a decommissioned, destroyed or dispensed pack keeps everything else (it was left inside);

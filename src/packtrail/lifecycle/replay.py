@@ -212,7 +212,7 @@ class Replayer:
             self._is_late((item.epc,), facts)
             if facts.biz_step == "shipping" and item.state in rules.TERMINAL_STATES:
                 self._flag(item.epc, facts, "shipped_decommissioned", item.state_pk)
-            self._update(item, facts, result, inferred=True)
+            self._update_reached({item.epc: item.parent or ""}, facts, result)  # through its container
 
     def _materialize(self, container: str) -> None:
         """Read the stored leaves of ``container`` into memory, with the events noted for them."""
@@ -324,41 +324,55 @@ class Replayer:
     def _is_late(self, targets: Iterable[str], facts: EventFacts) -> None:
         if self.late and self.late[-1] is facts:
             return
-        key = (facts.time_us, facts.pk)
+        time_us, pk = facts.time_us, facts.pk
         items = self.items
-        for epc in targets:
+        for epc in targets:  # (last_time_us, last_pk) > (time_us, pk), without a tuple per item
             item = items[epc]
-            if (item.last_time_us, item.last_pk) > key:
+            last = item.last_time_us
+            if last > time_us or (last == time_us and item.last_pk > pk):
                 self.late.append(facts)
                 return
 
-    def _update(
-        self, item: Item, facts: EventFacts, result: tuple[str, str | None] | None, *, inferred: bool = False
+    def _update_reached(
+        self, reached: dict[str, str | None], facts: EventFacts, result: tuple[str, str | None] | None
     ) -> None:
-        item.last_time_us = facts.time_us
-        item.last_pk = facts.pk
-        self.touched.add(item.epc)
-        if inferred and item.state in rules.TERMINAL_STATES:
-            return  # a destroyed or dispensed pack left in its case does not travel with it
-        if result is not None:
-            item.state, item.reason = result
-            item.state_pk = facts.pk
-        if facts.disposition is not None:
-            item.disposition = facts.disposition
-        if facts.destination_owner is not None:
-            item.owner = facts.destination_owner
-        elif item.owner is None:
-            item.owner = facts.source_owner or facts.captured_by
-        if facts.destination_possessor is not None:
-            item.custodian = facts.destination_possessor
-        elif facts.biz_step == "receiving":
-            item.custodian = facts.captured_by or facts.destination_owner or item.owner
-        elif item.custodian is None:
-            item.custodian = facts.source_possessor or item.owner
-        if facts.biz_location is not None:
-            item.location = facts.biz_location
-        elif facts.biz_step == "shipping":
-            item.location = None
+        """Apply the event's state, disposition, owner, custodian and location to every identifier
+        ``reached`` (those reached through a container: not a destroyed or dispensed one).
+
+        The event's values are read once: a pallet's shipping reaches every case and pack inside it, so
+        the loop runs about ten times per event of a pharma flow."""
+        items, terminal = self.items, rules.TERMINAL_STATES
+        time_us, pk, disposition, location = facts.time_us, facts.pk, facts.disposition, facts.biz_location
+        owner, possessor = facts.destination_owner, facts.destination_possessor
+        first_owner = facts.source_owner or facts.captured_by
+        receiving, shipping = facts.biz_step == "receiving", facts.biz_step == "shipping"
+        receiver = facts.captured_by or facts.destination_owner
+        for epc, via in reached.items():
+            item = items[epc]
+            item.last_time_us = time_us
+            item.last_pk = pk
+            if via is not None and item.state in terminal:
+                continue  # a destroyed or dispensed pack left in its case does not travel with it
+            if result is not None:
+                item.state, item.reason = result
+                item.state_pk = pk
+            if disposition is not None:
+                item.disposition = disposition
+            if owner is not None:
+                item.owner = owner
+            elif item.owner is None:
+                item.owner = first_owner
+            if possessor is not None:
+                item.custodian = possessor
+            elif receiving:
+                item.custodian = receiver or item.owner
+            elif item.custodian is None:
+                item.custodian = facts.source_possessor or item.owner
+            if location is not None:
+                item.location = location
+            elif shipping:
+                item.location = None
+        self.touched.update(reached)
 
     def _commission(self, epc: str, facts: EventFacts) -> None:
         item = self.items[epc]
@@ -392,8 +406,7 @@ class Replayer:
                 self._check_commissioned(facts.direct, facts)
                 self._check_movement(reached, facts)
         if facts.event_type != "TransformationEvent":
-            for epc, via in reached.items():
-                self._update(self.items[epc], facts, result, inferred=via is not None)
+            self._update_reached(reached, facts, result)
             if self.unloaded and not (facts.event_type == "ObjectEvent" and facts.action == "ADD"):
                 self._defer(reached, facts, result)
         self._bump_holders(reached, facts)
@@ -477,13 +490,12 @@ class Replayer:
         self._is_late({**consumed, **made}, facts)
         self._check_commissioned(facts.inputs, facts)
         result = (rules.DECOMMISSIONED, facts.reason or "transformed")
-        for epc, via in consumed.items():
-            self._update(self.items[epc], facts, result, inferred=via is not None)
+        self._update_reached(consumed, facts, result)
         if self.unloaded:
             self._defer(consumed, facts, result)
         for epc in made:
             self._commission(epc, facts)
-            self._update(self.items[epc], facts, (rules.COMMISSIONED, None))
+            self._update_reached({epc: None}, facts, (rules.COMMISSIONED, None))
         return {**consumed, **made}
 
     def _record(self, reached: dict[str, str | None], facts: EventFacts) -> None:
