@@ -11,6 +11,7 @@ worker path and cross many slice boundaries.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -149,6 +150,17 @@ def test_a_broken_pool_leaves_the_capture_to_this_process(
         assert capture_workers.pool() is not executor  # a new pool for the next capture
         again = store.capture(document(*(event(5000 + n) for n in range(300))))
         assert again.success and again.captured == 300
+
+
+def test_workers_settle_their_garbage_collector() -> None:
+    """A worker collects its youngest generation every 100,000 allocations, not 700, and never scans
+    what its imports left (frozen): a slice's answers are tens of thousands of containers."""
+    executor = capture_workers.pool()
+    assert executor is not None
+    thresholds = [executor.submit(gc.get_threshold) for _ in range(4)]
+    frozen = [executor.submit(gc.get_freeze_count) for _ in range(4)]
+    assert {f.result() for f in thresholds} == {capture_workers.GC_THRESHOLDS}
+    assert min(f.result() for f in frozen) > 10_000
 
 
 def test_worker_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

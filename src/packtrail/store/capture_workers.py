@@ -23,6 +23,7 @@ a new pool. A worker whose capturing process has died ends within half a second 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -41,6 +42,7 @@ from packtrail.epcis.rules import RuleChecker
 from packtrail.store.index_rows import EventRows, event_rows
 
 __all__ = [
+    "GC_THRESHOLDS",
     "MAX_ISSUES_PER_EVENT",
     "WORKERS_ENV",
     "CheckedEvent",
@@ -53,6 +55,9 @@ __all__ = [
 
 WORKERS_ENV: Final = "PACKTRAIL_CAPTURE_WORKERS"
 """Environment variable: how many checking processes (default: CPUs; ``0``: none)."""
+GC_THRESHOLDS: Final = (100_000, 50, 1000)
+"""A worker's garbage collector thresholds: the youngest generation collected every 100,000
+allocations (see :func:`_start_worker`)."""
 MAX_ISSUES_PER_EVENT: Final = 50
 """Issues of one event sent back in full; beyond them only counted (capture lists at most 100 anyway)."""
 
@@ -175,9 +180,18 @@ def _watch(parent: int) -> None:
     os._exit(0)
 
 
-def _start_watch(parent: int) -> None:
-    """Worker initializer: :func:`_watch` in a daemon thread."""
+def _start_worker(parent: int) -> None:
+    """Worker initializer: :func:`_watch` in a daemon thread; the garbage collector settled.
+
+    A slice's events and their answers are tens of thousands of containers alive at once, so with the
+    default thresholds (a collection of the youngest generation every 700 allocations) the collector
+    runs hundreds of times per slice, each time promoting what the slice still holds and rescanning it
+    later: 18 % of a worker's CPU (check_slice on the pharma flow: 58–64 µs per event against 47–52 with
+    :data:`GC_THRESHOLDS`). What lives after the imports is frozen (never scanned again)."""
     threading.Thread(target=_watch, args=(parent,), name="packtrail-parent-watch", daemon=True).start()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 _LOCK: Final = threading.Lock()
@@ -208,7 +222,7 @@ def pool() -> ProcessPoolExecutor | None:
             _POOL = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=context,
-                initializer=_start_watch,
+                initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
         return _POOL
