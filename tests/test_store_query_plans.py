@@ -286,8 +286,11 @@ def test_an_epcs_events_are_read_from_their_own_partitions(store: Store) -> None
     _analyze(store)
     epc = next(e for e in EVENTS if e.party == PARTY_A and e.step == "packing").epcs[0]
     sql = _statement(store, [("MATCH_anyEPC", epc)])
-    if store.dialect == "sqlite":  # no partitions: by event_pk alone
+    if store.dialect == "sqlite":  # no partitions: each event found looked up by its event_pk
         assert "events.event_pk IN (SELECT event_epcs.event_pk" in sql, sql
+        plan = _plan(store, [("MATCH_anyEPC", epc)])
+        assert "SEARCH events USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan  # not a walk (rowid<?)
+        assert ") = 1" not in sql, sql  # the term as written, not compared with 1
         return
     assert "(events.event_pk, events.event_time_us) IN" in sql, sql
     with store.engine.connect() as connection:
