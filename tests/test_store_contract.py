@@ -238,7 +238,8 @@ def test_duplicates_by_event_id_and_by_hash_are_counted(store: Store) -> None:
     same_content_no_id = event(2)
     result = store.capture(document(same_id_other_content, same_content_no_id, event(3)))
     assert (result.captured, result.duplicates, result.success) == (1, 2, True)
-    assert count(store, "events") == 3
+    assert (result.first_event_pk, result.last_event_pk) == (3, 3)  # numbered without a gap
+    assert count(store, "events") == 3 == count(store, "event_keys")
 
 
 def test_duplicates_within_one_document(store: Store) -> None:

@@ -87,6 +87,48 @@ class BulkWriter:
         finally:
             cursor.close()
 
+    def claim(self, keys: Sequence[tuple[str, str, int]]) -> bool:
+        """Insert ``keys`` ((event_hash, event_id, event_pk) rows) into ``event_keys``, each unless its
+        hash or its eventID is there already; True when every one of them went in.
+
+        This is the deduplication of a chunk whose events are all new (a capture's usual case) done by
+        the inserts alone, on SQLite: the unique indexes on the hash and the eventID find a stored key
+        while they take the new one, so no look-up runs before (0.55 s less per 100,000 events). When
+        this answers False, some keys were not stored (their events are duplicates) and the others
+        were, under event_pks that assumed none was: :meth:`unclaim` takes those out again, and
+        :meth:`known` tells which events to store.
+
+        On PostgreSQL this inserts nothing and answers False: there ``INSERT … ON CONFLICT DO NOTHING``
+        (a speculative insertion per row) took 1.95 s per 100,000 keys, the look-up and a ``COPY`` 0.6 s
+        and less.
+        """
+        if self.postgres:
+            return False
+        if not keys:
+            return True
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(
+                "INSERT OR IGNORE INTO event_keys (event_hash, event_id, event_pk) VALUES (?, ?, ?)", keys
+            )
+            inserted: int = cursor.rowcount
+        finally:
+            cursor.close()
+        return inserted == len(keys)
+
+    def unclaim(self, keys: Sequence[tuple[str, str, int]]) -> None:
+        """Delete those of ``keys`` that :meth:`claim` stored (their hash with their own event_pk)."""
+        if self.postgres:
+            return
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(
+                "DELETE FROM event_keys WHERE event_hash = ? AND event_pk = ?",
+                [(key_hash, pk) for key_hash, _, pk in keys],
+            )
+        finally:
+            cursor.close()
+
     def known(self, keys: Sequence[tuple[str, str]]) -> set[int]:
         """The positions in ``keys`` ((event_hash, event_id) pairs) of those whose hash or eventID is
         already in ``event_keys``.

@@ -683,12 +683,17 @@ class _Transaction:
         """Store one chunk of candidates: those not stored before get the next event_pks."""
         writer, connection = self.writer, self.connection
         assert writer is not None and connection is not None, "begin() first"
-        known = writer.known([(c.key_hash, c.key_id) for c in chunk])
-        if known:
+        after = self.last_pk
+        keys = [(c.key_hash, c.key_id, after + i) for i, c in enumerate(chunk, 1)]
+        claimed = writer.claim(keys)  # every event of the chunk new: its keys are stored already
+        if not claimed:  # some are duplicates: store only the others, numbered without gaps
+            writer.unclaim(keys)
+            known = writer.known([(c.key_hash, c.key_id) for c in chunk])
             fresh = [c for i, c in enumerate(chunk) if i not in known]
             self.duplicates += len(chunk) - len(fresh)
         else:
             fresh = chunk
+        keys = []  # claimed: stored already; else filled below
         if not fresh:
             return
         if self.partitions is not None:
@@ -701,7 +706,6 @@ class _Transaction:
         dumps = orjson.dumps
         sensor_columns = schema.SENSOR_COLUMNS
         events: list[tuple[Any, ...]] = []
-        keys: list[tuple[str, str, int]] = []
         epcs: list[tuple[Any, ...]] = []
         epc_classes: list[tuple[Any, ...]] = []
         quantities: list[tuple[Any, ...]] = []
@@ -739,7 +743,8 @@ class _Transaction:
                     dumps(stored),
                 )
             )
-            keys.append((key_hash, key_id, pk))
+            if not claimed:
+                keys.append((key_hash, key_id, pk))
             if rows.epcs:
                 event_time, biz_step = rows.event_time_us, rows.biz_step
                 epcs.extend([(pk, role, epc, event_time) for role, epc in rows.epcs])
