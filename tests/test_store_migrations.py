@@ -3,7 +3,8 @@
 Revision 0007 adds ``event_epc_classes`` (the class keys of each event's EPCs, with its eventTime) and
 fills it from the stored events: a store captured before it answers a class pattern the same as a store
 captured after it. Revision 0008 gives ``event_epcs`` the events' eventTimes (PostgreSQL fetches an EPC's
-events from their partitions only). Runs on both backends (``store_url``).
+events from their partitions only). Revision 0009 drops ``ix_events_event_id`` (eventIDs are looked up in
+``event_keys``). Runs on both backends (``store_url``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ CLASS_WEEK = [
 ]
 
 
+def _as_of_0008(connection: sa.Connection) -> None:
+    """Take revision 0009 back out of a store: ``events`` indexed by eventID again."""
+    connection.exec_driver_sql("CREATE INDEX ix_events_event_id ON events (event_id)")
+    connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0008'")
+
+
 def _as_of_0007(connection: sa.Connection) -> None:
-    """Take revision 0008 back out of a store: ``event_epcs`` without eventTimes."""
+    """Take revisions 0009 and 0008 back out of a store: ``event_epcs`` without eventTimes."""
+    _as_of_0008(connection)
     connection.exec_driver_sql("DROP INDEX IF EXISTS ix_event_epcs_value")
     connection.exec_driver_sql("ALTER TABLE event_epcs DROP COLUMN event_time_us")
     connection.exec_driver_sql("CREATE INDEX ix_event_epcs_value ON event_epcs (epc, event_pk)")
@@ -103,3 +111,34 @@ def test_an_older_store_gets_the_eventtimes_of_its_epcs(store_url: str) -> None:
             Viewer.admin(),
         )
         assert [e["eventTime"] for e in page.events] == ["2024-04-01T10:00:00Z", "2024-04-21T10:00:00Z"]
+
+
+def _indexes(connection: sa.Connection) -> set[str]:
+    return {index["name"] for index in sa.inspect(connection).get_indexes("events") if index["name"]}
+
+
+def test_an_older_store_finds_eventids_without_their_index(store_url: str) -> None:
+    named = "urn:uuid:0b6f7c3e-2a41-4f43-9d55-6d1c2b0a0009"
+    document = orjson.loads(_document())
+    original = dict(document["epcisBody"]["eventList"][0], eventID=named)
+    declared = dict(
+        original, errorDeclaration={"declarationTime": "2024-06-02T00:00:00Z", "reason": "incorrect_data"}
+    )
+    with open_store(store_url) as store:
+        for event in (original, declared):
+            body = dict(document, epcisBody={"eventList": [event]})
+            assert store.capture(orjson.dumps(body)).captured == 1
+        with store.engine.begin() as connection:
+            assert "ix_events_event_id" not in _indexes(connection)
+            _as_of_0008(connection)
+            assert "ix_events_event_id" in _indexes(connection)
+    with open_store(store_url) as reopened:
+        with reopened.engine.connect() as connection:
+            assert "ix_events_event_id" not in _indexes(connection)
+        latest = reopened.get_event(named, Viewer.admin())
+        assert latest is not None and "errorDeclaration" in latest  # the newest of the two
+        page = reopened.query_events(
+            parse_query_params([("EQ_eventID", named)], namespaces={}), Viewer.admin()
+        )
+        assert len(page.events) == 2 and {e["eventID"] for e in page.events} == {named}
+        assert reopened.get_event("urn:uuid:00000000-0000-4000-8000-000000000000", Viewer.admin()) is None

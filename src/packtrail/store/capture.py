@@ -92,9 +92,6 @@ VALIDATION_EXCEPTION: Final = "epcisException:ValidationException"
 """The problem type of an invalid event (EPCIS 2.0 REST bindings)."""
 MAX_PROBLEMS: Final = 1000
 """How many problems a capture result lists (the rest are counted in a last problem)."""
-DECLARATION_KEY: Final = " errorDeclaration"
-"""Suffix of the dedup keys of an event carrying an errorDeclaration: the declaration repeats the
-original's eventID and hash (both leave errorDeclaration out), yet is a new event to store."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +319,7 @@ def _event_keys(event: Event, event_hash: str) -> tuple[str | None, str, str]:
     event_id = given.strip() if type(given) is str and given.strip() else None
     key_hash, key_id = event_hash, event_id or event_hash
     if "errorDeclaration" in event:
-        key_hash, key_id = key_hash + DECLARATION_KEY, key_id + DECLARATION_KEY
+        key_hash, key_id = key_hash + schema.DECLARATION_KEY, key_id + schema.DECLARATION_KEY
     return event_id, key_hash, key_id
 
 

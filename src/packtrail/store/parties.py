@@ -172,16 +172,17 @@ def party_for_api_key(connection: Connection, key: str) -> Party | None:
 
 
 def visible_pks(connection: Connection, event_ids: Sequence[str], viewer: Viewer) -> list[int]:
-    """The event_pks of the events with these eventIDs that ``viewer`` may see."""
-    events, visibility = schema.events, schema.event_visibility
+    """The event_pks of the events with these eventIDs that ``viewer`` may see (found in ``event_keys``,
+    where capture keeps every eventID)."""
+    keys, visibility = schema.event_keys, schema.event_visibility
     found: list[int] = []
     for start in range(0, len(event_ids), 500):
         chunk = list(event_ids[start : start + 500])
-        query = sa.select(events.c.event_pk).where(events.c.event_id.in_(chunk))
+        query = sa.select(keys.c.event_pk).where(keys.c.event_id.in_(schema.event_id_keys(chunk)))
         if viewer.party is not None:
             query = query.where(
                 sa.exists().where(
-                    visibility.c.event_pk == events.c.event_pk, visibility.c.party == viewer.party
+                    visibility.c.event_pk == keys.c.event_pk, visibility.c.party == viewer.party
                 )
             )
         found.extend(row[0] for row in connection.execute(query))

@@ -541,6 +541,9 @@ def condition_clause(
     holds the eventTime and bizStep) so that it reads only the entries asked for.
     """
     if isinstance(condition, ValuesIn):
+        if condition.column == "event_id":  # looked up where capture keeps every eventID (revision 0009)
+            keys = schema.event_keys
+            return _pks_where(keys, _in(keys.c.event_id, schema.event_id_keys(condition.values)))
         return _in(EVENTS.c[condition.column], condition.values)
     if isinstance(condition, TimeBound):
         return _compare(EVENTS.c[condition.column], condition.op, condition.time_us)

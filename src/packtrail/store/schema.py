@@ -34,6 +34,7 @@ Partitioning by ``event_time_us`` carries over (Citus distributes each partition
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -140,7 +141,6 @@ events: Final = Table(
     Index("ix_events_read_point", "read_point", "event_pk"),
     Index("ix_events_biz_location", "biz_location", "event_pk"),
     Index("ix_events_event_type", "event_type", "event_pk"),
-    Index("ix_events_event_id", "event_id"),
 )
 """One row per captured event; ``document`` is the event's JSON (orjson bytes) as returned by queries.
 ``biz_step``/``disposition`` hold the bare CBV word (``shipping``) for CBV terms, else the URI as given.
@@ -157,7 +157,25 @@ event_keys: Final = Table(
     sqlite_with_rowid=False,
 )
 """Deduplication: an event whose eventID or canonical event hash is already here is a duplicate.
-(SQLite: a ``WITHOUT ROWID`` table, so the primary key is the table and not one more index.)"""
+(SQLite: a ``WITHOUT ROWID`` table, so the primary key is the table and not one more index.) Also where
+an eventID is looked up (``events`` has no index of its own on it, revision 0009): ``event_id`` is the
+event's eventID (its hash when it came without one), followed by :data:`DECLARATION_KEY` for an error
+declaration; ``events.event_id`` holds the same without the suffix."""
+
+DECLARATION_KEY: Final = " errorDeclaration"
+"""Suffix of the dedup keys of an event carrying an errorDeclaration: the declaration repeats the
+original's eventID and hash (both leave errorDeclaration out), yet is a new event to store."""
+
+
+def event_id_keys(event_ids: Sequence[str]) -> list[str]:
+    """The ``event_keys.event_id`` values of the events with these eventIDs: each as it is and as an
+    error declaration's.
+
+    >>> event_id_keys(["urn:uuid:1"])
+    ['urn:uuid:1', 'urn:uuid:1 errorDeclaration']
+    """
+    return [key for event_id in event_ids for key in (event_id, event_id + DECLARATION_KEY)]
+
 
 contexts: Final = Table(
     "contexts",

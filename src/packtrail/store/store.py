@@ -237,10 +237,14 @@ class Store:
         When an error declaration for the event was captured too (it repeats the eventID), the newest
         of them is returned: the one carrying the ``errorDeclaration``.
         """
-        events, visibility = schema.events, schema.event_visibility
+        events, visibility, keys = schema.events, schema.event_visibility, schema.event_keys
         query = (
             sa.select(events.c.document)
-            .where(events.c.event_id == event_id)
+            .where(
+                events.c.event_pk.in_(
+                    sa.select(keys.c.event_pk).where(keys.c.event_id.in_(schema.event_id_keys([event_id])))
+                )
+            )
             .order_by(events.c.event_pk.desc())
             .limit(1)
         )
