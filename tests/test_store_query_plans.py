@@ -259,6 +259,18 @@ def test_a_wide_window_walks_the_bizstep_in_capture_order_on_sqlite(sqlite_store
     plan = _plan(sqlite_store, [*YEAR, ("EQ_bizStep", "dispensing")])
     assert "ix_events_biz_step (biz_step=?" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # stops after a page: no sort of the year's dispensings
+    sql = _statement(sqlite_store, [*YEAR, ("EQ_bizStep", "dispensing")])
+    # the hint as SQLite reads it: a term of its own (``likelihood(…) = 1`` is a comparison, no hint)
+    assert "likelihood(events.event_time_us >= " in sql and ", 0.9) = 1" not in sql, sql
+
+
+def test_patterns_followed_per_event_are_terms_as_written_on_sqlite(sqlite_store: Store) -> None:
+    params = [
+        ("MATCH_epc", "urn:epc:idpat:sgtin:4012345.011111.*"),
+        ("MATCH_parentID", "urn:epc:idpat:sscc:4012345.*"),
+    ]
+    sql = _statement(sqlite_store, params)
+    assert sql.count("EXISTS (SELECT") == 2 and ")) = 1" not in sql, sql
 
 
 def test_one_epc_still_starts_from_the_epc(store: Store) -> None:

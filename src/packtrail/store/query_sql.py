@@ -816,7 +816,8 @@ def _on_sqlite(element: OnSQLite, compiler: Any, **kw: Any) -> str:
 
 def likelihood(test: ColumnElement[bool], probability: float) -> ColumnElement[bool]:
     """``test``, marked on SQLite with the share of rows its planner should take it to pass."""
-    return OnSQLite(test, sa.func.likelihood(test, sa.literal_column(repr(probability)), type_=sa.Boolean()))
+    hinted = sa.func.likelihood(test, sa.literal_column(repr(probability)), type_=sa.Boolean())
+    return OnSQLite(test, hinted, predicate=True)  # as it is: SQLite reads no hint in ``likelihood(…) = 1``
 
 
 def sorted_afterwards(key: ColumnElement[int]) -> ColumnElement[int]:
@@ -851,7 +852,7 @@ def filters(query: EventQuery, viewer: ViewerLike, master: MasterData) -> list[C
         condition_clause(query.conditions[i], master, lead=False, beside=beside)
         for i in sorted(plan.followers)
     ]
-    return [OnSQLite(sa.and_(*terms, *visible), sa.and_(*leading, *visible, *following))]
+    return [OnSQLite(sa.and_(*terms, *visible), sa.and_(*leading, *visible, *following), predicate=True)]
 
 
 def sort_keys(query: EventQuery) -> list[ColumnElement[Any]]:
