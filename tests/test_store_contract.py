@@ -476,6 +476,26 @@ def test_big_capture_through_the_writer_thread(store: Store) -> None:
     assert refused.captured == 0 and count(store, "events") == n
 
 
+def test_duplicates_found_by_the_key_inserts_or_by_look_up(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's keys are claimed by their inserts; a chunk holding a duplicate, and (PostgreSQL) every
+    chunk past ``MAX_CLAIMS`` savepoints, is checked by look-up: the same answer either way."""
+    from packtrail.store import bulk
+
+    monkeypatch.setattr(bulk, "MAX_CLAIMS", 2)
+    n = 4 * capture_module.CHUNK_EVENTS
+    events = [event(i) for i in range(n)]
+    repeated = [events[10], events[capture_module.CHUNK_EVENTS + 20], events[n - 1]]
+    assert store.capture(document(*repeated)).captured == 3
+    result = store.capture(document(*events))
+    assert (result.event_count, result.captured, result.duplicates) == (n, n - 3, 3)
+    assert (result.first_event_pk, result.last_event_pk) == (4, n)  # no gap where the duplicates were
+    assert count(store, "events") == n == count(store, "event_keys")
+    again = store.capture(document(*events[:100], event(n + 1)))
+    assert (again.captured, again.duplicates) == (1, 100)
+
+
 def test_concurrent_captures_get_contiguous_event_pks(store: Store) -> None:
     batches = [[event(i) for i in range(start, start + 300)] for start in (0, 1000)]
     results: list[Any] = [None, None]
