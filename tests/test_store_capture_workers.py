@@ -163,6 +163,17 @@ def test_workers_settle_their_garbage_collector() -> None:
     assert min(f.result() for f in frozen) > 10_000
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities (os.nice) on this system")
+def test_workers_yield_the_cores_to_the_capturing_process() -> None:
+    """The workers run at a lower priority than the capturing process (its writer thread is capture's
+    critical path): their niceness is :data:`capture_workers.WORKER_NICENESS` above its own."""
+    executor = capture_workers.pool()
+    assert executor is not None
+    own = os.nice(0)
+    niceness = {executor.submit(os.nice, 0).result() for _ in range(4)}
+    assert niceness == {min(19, own + capture_workers.WORKER_NICENESS)}
+
+
 def test_worker_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(capture_workers.WORKERS_ENV, "0")
     assert capture_workers.worker_count() == 0 and capture_workers.pool() is None
