@@ -66,19 +66,40 @@ some = st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=3, u
 
 
 @pytest.mark.parametrize(
-    ("chunk", "pending", "mixed"),
-    [(4096, 200_000, False), (2, 200_000, False), (2, 4, False), (2, 200_000, True)],
-    ids=["whole", "chunked", "flushing", "catching-up"],
+    ("chunk", "pending", "mixed", "threaded"),
+    [
+        (4096, 200_000, False, False),
+        (2, 200_000, False, False),
+        (2, 4, False, False),
+        (2, 200_000, True, False),
+        (2, 200_000, False, True),
+        (2, 4, False, True),
+    ],
+    ids=["whole", "chunked", "flushing", "catching-up", "early", "early-flushing"],
 )
 def test_incremental_projection_equals_replay(
-    store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int, pending: int, mixed: bool
+    store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int, pending: int, mixed: bool, threaded: bool
 ) -> None:
     """``chunked``: capture hands the projector two events at a time and the projector applies them two
     at a time, so one capture spans many steps held in memory; ``flushing``: the projector also writes
     out whenever it holds more than four items; ``catching-up``: some captures go through a store
-    without the projector, whose events the next projected capture (or the end) applies from the log."""
+    without the projector, whose events the next projected capture (or the end) applies from the log;
+    ``early``: every capture writes in its own thread, and the projector applies steps in capture order
+    while the writer still inserts (:meth:`LifecycleProjector.advance`) until a step is out of eventTime
+    order, the rest at the flush; ``early-flushing``: and writes out whenever it holds four items."""
     from packtrail.store import capture as capture_module
 
+    early_steps: list[tuple[bool, bool]] = []  # (a step applied, still in eventTime order)
+    if threaded:
+        monkeypatch.setattr(capture_module, "THREAD_MIN_EVENTS", 1)
+        advance = projector.LifecycleProjector.advance
+
+        def counting_advance(self: projector.LifecycleProjector, connection: Any) -> bool:
+            applied = advance(self, connection)
+            early_steps.append((applied, self._in_order))
+            return applied
+
+        monkeypatch.setattr(projector.LifecycleProjector, "advance", counting_advance)
     monkeypatch.setattr(capture_module, "CHUNK_EVENTS", chunk)
     monkeypatch.setattr(projector, "APPLY_EVENTS", chunk)
     monkeypatch.setattr(projector, "CHUNK", chunk)
@@ -203,6 +224,9 @@ def test_incremental_projection_equals_replay(
     if mixed:
         plain.close()
     assert recomputed, "no late event was generated: the recomputation path went untested"
+    if threaded:
+        assert any(applied for applied, _ in early_steps), "no step was applied while capture wrote"
+        assert not all(in_order for _, in_order in early_steps), "the fall-back to the flush went untested"
     before = snapshot(store)
     rebuild(store)
     assert snapshot(store) == before

@@ -158,35 +158,38 @@ class Db:
         )
         cut = {container: leaves.segments(noted) for container, noted in deferred.items()}
         rounds = max((len(parts) for parts in cut.values()), default=0)
-        cursor = self.driver.cursor()
-        try:
-            for at in range(rounds):
-                flagged: dict[str, list[tuple[Any, ...]]] = {}
-                updates: dict[str, list[tuple[Any, ...]]] = {}
-                for container, parts in cut.items():
-                    if at >= len(parts):
-                        continue
-                    for facts, _ in parts[at]:
-                        if facts.biz_step == "shipping":
-                            keys: tuple[Any, ...] = (container,)
-                            where = _LEAVES_OF
-                            others = exclude.get(container)
-                            if others:
-                                where, keys = where + any_other, (container, self.values(others))
-                            sql = leaves.SHIPPED_DECOMMISSIONED + " AND" + where + " ON CONFLICT DO NOTHING"
-                            flagged.setdefault(sql, []).append((facts.pk, *keys))
-                    sql, params = leaves.update_of(parts[at])
-                    # the leaves in memory get it too: their rows are rewritten afterwards (``always``)
-                    updates.setdefault(sql, []).append((*params, container))
-                for sql, rows in flagged.items():
-                    cursor.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
-                for sql, rows in updates.items():
-                    if self.postgres:
-                        self._update_joined(cursor, sql, rows)
-                    else:
-                        cursor.executemany(sql + " WHERE" + _LEAVES_OF, rows)
-        finally:
-            cursor.close()
+        with self.writer.lock:  # the capture's writer thread may share the connection
+            cursor = self.driver.cursor()
+            try:
+                for at in range(rounds):
+                    flagged: dict[str, list[tuple[Any, ...]]] = {}
+                    updates: dict[str, list[tuple[Any, ...]]] = {}
+                    for container, parts in cut.items():
+                        if at >= len(parts):
+                            continue
+                        for facts, _ in parts[at]:
+                            if facts.biz_step == "shipping":
+                                keys: tuple[Any, ...] = (container,)
+                                where = _LEAVES_OF
+                                others = exclude.get(container)
+                                if others:
+                                    where, keys = where + any_other, (container, self.values(others))
+                                sql = (
+                                    leaves.SHIPPED_DECOMMISSIONED + " AND" + where + " ON CONFLICT DO NOTHING"
+                                )
+                                flagged.setdefault(sql, []).append((facts.pk, *keys))
+                        sql, params = leaves.update_of(parts[at])
+                        # the leaves in memory get it too: their rows are rewritten afterwards (``always``)
+                        updates.setdefault(sql, []).append((*params, container))
+                    for sql, rows in flagged.items():
+                        cursor.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
+                    for sql, rows in updates.items():
+                        if self.postgres:
+                            self._update_joined(cursor, sql, rows)
+                        else:
+                            cursor.executemany(sql + " WHERE" + _LEAVES_OF, rows)
+            finally:
+                cursor.close()
 
     def _update_joined(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """PostgreSQL: ``sql`` (an ``UPDATE lifecycle_items SET …`` with ``?`` placeholders) for the
@@ -242,12 +245,13 @@ class Db:
                 batches.setdefault(_SQLITE_PLAIN_SET + where, []).append((*now[4:12], *now[13:], key))
             else:
                 batches.setdefault(_SQLITE_FULL_SET + where, []).append((*now[1:], key))
-        cursor = self.driver.cursor()
-        try:
-            for sql, params in batches.items():
-                cursor.executemany(sql, params)
-        finally:
-            cursor.close()
+        with self.writer.lock:  # the capture's writer thread may share the connection
+            cursor = self.driver.cursor()
+            try:
+                for sql, params in batches.items():
+                    cursor.executemany(sql, params)
+            finally:
+                cursor.close()
 
     def bump_items(self, bumps: dict[str, tuple[int, int]]) -> None:
         """Move the last event of stored items forward to ``(eventTime, event_pk)`` (where it is earlier)."""
@@ -257,11 +261,12 @@ class Db:
         sql = "UPDATE lifecycle_items SET last_time_us = ?, last_pk = ? WHERE epc = ? AND (last_time_us, last_pk) < (?, ?)"
         if self.postgres:
             sql = sql.replace("?", "%s")
-        cursor = self.driver.cursor()
-        try:
-            cursor.executemany(sql, rows)
-        finally:
-            cursor.close()
+        with self.writer.lock:  # the capture's writer thread may share the connection
+            cursor = self.driver.cursor()
+            try:
+                cursor.executemany(sql, rows)
+            finally:
+                cursor.close()
 
     def delete_items(self, epcs: Collection[str]) -> None:
         """Delete these identifiers' items and exceptions."""
@@ -309,16 +314,18 @@ class Db:
         all (a flush's fixed cost is paid by every capture, the smallest too)."""
         if not self.postgres:
             return self.projected_through()
-        cursor = self.driver.cursor()
-        try:
-            cursor.execute(
-                f"SELECT value FROM lifecycle_meta WHERE name = '{tables.PROJECTED_THROUGH}';"
-                " SET LOCAL enable_seqscan = off; SET LOCAL jit = off;"
-                " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; " + tables.CREATE_CHANGES
-            )
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        with self.writer.lock:  # the capture's writer thread may share the connection
+            cursor = self.driver.cursor()
+            try:
+                cursor.execute(
+                    f"SELECT value FROM lifecycle_meta WHERE name = '{tables.PROJECTED_THROUGH}';"
+                    " SET LOCAL enable_seqscan = off; SET LOCAL jit = off;"
+                    " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                    + tables.CREATE_CHANGES
+                )
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         self.changes_ready = True
         return int(rows[0][0]) if rows else 0
 

@@ -1,15 +1,21 @@
 """The lifecycle projection kept in the capture transaction: incremental when events come in eventTime
 order, recomputed from the log for the identifiers a late event concerns.
 
-Capture hands the projector each chunk of inserted events (:meth:`LifecycleProjector.project`: their
-facts are kept) and, once, before it commits, lets it work (:meth:`LifecycleProjector.flush`) — by then
-capture's checking thread is done, so the projection does not slow it down. Both run under the capture
-lock, on the capture's connection (see :mod:`packtrail.store.projection`). At the flush:
+Capture hands the projector each chunk of inserted events (:meth:`LifecycleProjector.project`: the
+chunk is kept) and, once, before it commits, lets it write (:meth:`LifecycleProjector.flush`). A large
+capture writes in a thread of its own; the thread that feeds it calls
+:meth:`LifecycleProjector.advance` meanwhile, which applies the chunks written so far a step at a time
+(2. below, in capture order) as long as the document comes in eventTime order — on two cores the
+projection is then worked out beside the inserts instead of after the last one (the 100,000-event
+pharma capture: 10.5–10.6 s against 10.6–10.9 on SQLite, 10.6 against 11.1 on PostgreSQL; on SQLite
+the two threads share one interpreter lock, so less of it is gained there). Everything runs under the
+capture lock, on the capture's connection, each statement under its
+:func:`~packtrail.store.bulk.statement_lock` (see :mod:`packtrail.store.projection`). At the flush:
 
 1. if captures ran without the projector (``lifecycle_meta.projected_through`` is behind), the events
    missed are applied first, from the log;
-2. the capture's events are sorted by ``(eventTime, event_pk)`` and applied :data:`APPLY_EVENTS` at a
-   time: the items a step names that are not in memory yet are read, with the containers stored inside
+2. the capture's events not applied yet are sorted by ``(eventTime, event_pk)`` and applied
+   :data:`APPLY_EVENTS` at a time: the items a step names that are not in memory yet are read, with the containers stored inside
    them (one statement per containment level), and one :class:`~packtrail.lifecycle.replay.Replayer`
    applies the events in memory. The packs inside a container read from the database (its *leaves*)
    stay there: an event that reaches them through the container is noted for it
@@ -34,6 +40,7 @@ what :func:`rebuild` computes.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
@@ -146,34 +153,98 @@ class Batch:
 
 
 class LifecycleProjector:
-    """The :class:`~packtrail.store.projection.Projector` of the lifecycle tables."""
+    """The :class:`~packtrail.store.projection.EarlyProjector` of the lifecycle tables.
+
+    :meth:`project` (capture's writer thread) only keeps each chunk; :meth:`advance` (the thread that
+    feeds the writer, while it waits) reads their facts and applies them, :data:`APPLY_EVENTS` at a
+    time in capture order, for as long as the document comes in eventTime order (a step none of whose
+    events is earlier than one applied before); :meth:`flush` applies the rest in eventTime order and
+    writes. The result is the same as applying everything at the flush: a step in capture order is a
+    step in eventTime order as long as the order check holds, and once it fails everything left waits
+    for the flush, where what is earlier than an applied event is late, as for any later capture.
+    """
 
     def __init__(self) -> None:
         self._transaction: Any = None
+        self._chunks: deque[Sequence[StoredEventInfo]] = deque()
+        """Chunks :meth:`project` was given, not yet read (appended by one thread, taken by another)."""
         self._pending: list[EventFacts] = []
+        """Facts read and not yet applied, in event_pk order."""
+        self._last_pk = 0
+        self._batch: Batch | None = None
+        """The batch the events applied early went into (None: nothing applied yet)."""
+        self._applied_time = -(1 << 62)
+        """The latest eventTime applied early (µs)."""
+        self._in_order = True
+        """False once a step failed the order check: the rest waits for the flush."""
+
+    def _start(self, transaction: Any) -> None:
+        self._transaction = transaction
+        self._chunks = deque()
+        self._pending = []
+        self._last_pk = 0
+        self._batch = None
+        self._applied_time = -(1 << 62)
+        self._in_order = True
 
     def project(self, connection: Connection, events: Sequence[StoredEventInfo]) -> None:
-        """Take a chunk of just-captured events: their facts are kept until :meth:`flush` (while capture
-        still checks the next chunks in another thread, this one only reads what it needs)."""
+        """Take a chunk of just-captured events: kept for :meth:`advance` or :meth:`flush` (the writer
+        thread does nothing more with them)."""
         transaction = connection.get_transaction()
         if self._transaction is not transaction:  # a new capture (or a failed one's leftovers)
-            self._transaction = transaction
-            self._pending = []
-        self._pending.extend(facts_of(e.event_pk, e.rows, e.event_id, e.captured_by) for e in events)
+            self._start(transaction)
+        self._chunks.append(events)
 
-    def flush(self, connection: Connection) -> None:
-        """Apply the capture's events and write the changes (once, before it commits)."""
-        pending = self._pending
-        if not pending or self._transaction is not connection.get_transaction():
-            return
-        self._pending, self._transaction = [], None
-        db = Db(connection)
+    def _read(self) -> None:
+        """The facts of the chunks projected so far, into ``_pending``."""
+        chunks, pending = self._chunks, self._pending
+        while chunks:
+            chunk = chunks.popleft()
+            pending.extend(facts_of(e.event_pk, e.rows, e.event_id, e.captured_by) for e in chunk)
+            self._last_pk = chunk[-1].event_pk
+
+    def _begin(self, db: Db, first: int) -> Batch:
+        """The capture's batch, after the events missed while no projector was attached."""
         through = db.key_lookups()
-        first, last = pending[0].pk, pending[-1].pk
         if through < first - 1:
             _apply_log(db, through, first - 1)
+        self._batch = Batch(db)
+        return self._batch
+
+    def advance(self, connection: Connection) -> bool:
+        """Apply the next :data:`APPLY_EVENTS` projected events (capture order) if that many wait and the
+        document has come in eventTime order so far; True when a step was applied."""
+        if self._transaction is not connection.get_transaction() or not self._in_order:
+            return False
+        self._read()
+        pending = self._pending
+        if len(pending) < APPLY_EVENTS:
+            return False
+        step = pending[:APPLY_EVENTS]
+        if min(f.time_us for f in step) < self._applied_time:  # some may be late: leave it to flush()
+            self._in_order = False
+            return False
+        del pending[:APPLY_EVENTS]
+        batch = self._batch or self._begin(Db(connection), step[0].pk)
+        self._applied_time = max(f.time_us for f in step)
+        batch.unapplied = step[-1].pk.__lt__  # the capture's later events
+        batch.apply(step)
+        return True
+
+    def flush(self, connection: Connection) -> None:
+        """Apply the capture's remaining events in eventTime order and write the changes (once, before
+        it commits)."""
+        if self._transaction is not connection.get_transaction():
+            return
+        self._read()
+        pending, batch, last = self._pending, self._batch, self._last_pk
+        self._start(None)
+        if not pending and batch is None:
+            return
+        db = batch.db if batch is not None else Db(connection)
+        if batch is None:
+            batch = self._begin(db, pending[0].pk)
         pending.sort(key=lambda f: (f.time_us, f.pk))
-        batch = Batch(db)
         waiting = {f.pk for f in pending}
         batch.unapplied = waiting.__contains__
         for at in range(0, len(pending), APPLY_EVENTS):

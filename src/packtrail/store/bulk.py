@@ -4,10 +4,17 @@ SQLite gets ``executemany`` with plain tuples; PostgreSQL gets binary ``COPY …
 psycopg (no text to format on this side or to parse on the server's).
 Both run on the DBAPI connection of a SQLAlchemy :class:`~sqlalchemy.engine.Connection` whose transaction
 is open, so the rows commit or roll back with everything else of the capture.
+
+Two threads may use one connection in a large capture (the writer inserts chunks while the calling
+thread applies the lifecycle projection to those already written): every statement of a
+:class:`BulkWriter` runs holding the connection's :func:`statement_lock`, which every writer on that
+connection shares, so statements never interleave (SQLite would otherwise let one thread's changes into
+the other's ``rowcount``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -15,7 +22,24 @@ import orjson
 from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, LargeBinary, SmallInteger, Table, Text
 from sqlalchemy.engine import Connection
 
-__all__ = ["BulkWriter"]
+__all__ = ["BulkWriter", "statement_lock"]
+
+_LOCK_KEY: Final = "packtrail.statement_lock"
+_LOCKS_LOCK: Final = threading.Lock()
+
+
+def statement_lock(connection: Connection) -> threading.RLock:
+    """The lock every driver-level statement on ``connection``'s DBAPI connection runs under (one per
+    DBAPI connection, kept in its ``info``; re-entrant)."""
+    info = connection.info
+    found = info.get(_LOCK_KEY)
+    if found is None:
+        with _LOCKS_LOCK:
+            found = info.get(_LOCK_KEY)
+            if found is None:
+                found = info[_LOCK_KEY] = threading.RLock()
+    return found
+
 
 _PG_TYPES: Final = (
     (BigInteger, "int8"),  # before Integer: BigInteger is an Integer
@@ -58,7 +82,7 @@ _KEY_TYPES: Final = ["text", "text", "int8"]
 class BulkWriter:
     """Bulk inserts and key look-ups on one connection inside its open transaction."""
 
-    __slots__ = ("_sql", "claims", "driver", "postgres")
+    __slots__ = ("_sql", "claims", "driver", "lock", "postgres")
 
     def __init__(self, connection: Connection) -> None:
         self.postgres = connection.dialect.name == "postgresql"
@@ -68,6 +92,9 @@ class BulkWriter:
         self._sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self.claims = 0
         """Savepoints :meth:`claim` took in this transaction (PostgreSQL)."""
+        self.lock = statement_lock(connection)
+        """Held while a statement runs (:func:`statement_lock`); hold it too for statements run on
+        :attr:`driver` directly."""
 
     def insert(self, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` (tuples in ``columns`` order) into ``table``."""
@@ -82,19 +109,20 @@ class BulkWriter:
             else:
                 sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
             self._sql[key] = sql
-        if self.postgres:
-            types = _pg_types(table, columns)
-            with self.driver.cursor() as cursor, cursor.copy(sql) as copy:
-                copy.set_types(types)
-                write = copy.write_row
-                for row in rows:
-                    write(row)
-            return
-        cursor = self.driver.cursor()
-        try:
-            cursor.executemany(sql, rows)
-        finally:
-            cursor.close()
+        with self.lock:
+            if self.postgres:
+                types = _pg_types(table, columns)
+                with self.driver.cursor() as cursor, cursor.copy(sql) as copy:
+                    copy.set_types(types)
+                    write = copy.write_row
+                    for row in rows:
+                        write(row)
+                return
+            cursor = self.driver.cursor()
+            try:
+                cursor.executemany(sql, rows)
+            finally:
+                cursor.close()
 
     def claim(self, keys: Sequence[tuple[str, str, int]]) -> bool:
         """Insert ``keys`` ((event_hash, event_id, event_pk) rows) into ``event_keys``; True when every
@@ -115,16 +143,17 @@ class BulkWriter:
         """
         if not keys:
             return True
-        if self.postgres:
-            return self._claim_by_copy(keys)
-        cursor = self.driver.cursor()
-        try:
-            cursor.executemany(
-                "INSERT OR IGNORE INTO event_keys (event_hash, event_id, event_pk) VALUES (?, ?, ?)", keys
-            )
-            inserted: int = cursor.rowcount
-        finally:
-            cursor.close()
+        with self.lock:
+            if self.postgres:
+                return self._claim_by_copy(keys)
+            cursor = self.driver.cursor()
+            try:
+                cursor.executemany(
+                    "INSERT OR IGNORE INTO event_keys (event_hash, event_id, event_pk) VALUES (?, ?, ?)", keys
+                )
+                inserted: int = cursor.rowcount
+            finally:
+                cursor.close()
         return inserted == len(keys)
 
     def _claim_by_copy(self, keys: Sequence[tuple[str, str, int]]) -> bool:
@@ -153,14 +182,15 @@ class BulkWriter:
         hash with their own event_pk; PostgreSQL rolled them back already)."""
         if self.postgres:
             return
-        cursor = self.driver.cursor()
-        try:
-            cursor.executemany(
-                "DELETE FROM event_keys WHERE event_hash = ? AND event_pk = ?",
-                [(key_hash, pk) for key_hash, _, pk in keys],
-            )
-        finally:
-            cursor.close()
+        with self.lock:
+            cursor = self.driver.cursor()
+            try:
+                cursor.executemany(
+                    "DELETE FROM event_keys WHERE event_hash = ? AND event_pk = ?",
+                    [(key_hash, pk) for key_hash, _, pk in keys],
+                )
+            finally:
+                cursor.close()
 
     def known(self, keys: Sequence[tuple[str, str]]) -> set[int]:
         """The positions in ``keys`` ((event_hash, event_id) pairs) of those whose hash or eventID is
@@ -190,9 +220,10 @@ class BulkWriter:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one driver-level statement (``?`` placeholders on SQLite, ``%s`` on PostgreSQL)."""
-        cursor = self.driver.cursor()
-        try:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall()) if cursor.description is not None else []
-        finally:
-            cursor.close()
+        with self.lock:
+            cursor = self.driver.cursor()
+            try:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall()) if cursor.description is not None else []
+            finally:
+                cursor.close()

@@ -67,7 +67,7 @@ from packtrail.store.errors import CaptureFormatError, CaptureLimitError
 from packtrail.store.index_rows import EventRows, event_rows
 from packtrail.store.master_data import upsert_vocabularies, vocabulary_rows
 from packtrail.store.partitions import likely_months
-from packtrail.store.projection import Projector, StoredEventInfo
+from packtrail.store.projection import EarlyProjector, Projector, StoredEventInfo
 
 if TYPE_CHECKING:
     from packtrail.store.partitions import PartitionManager
@@ -795,6 +795,18 @@ class _Transaction:
             for projector in self.projectors:
                 projector.project(connection, infos)
 
+    def advance(self) -> bool:
+        """Let the projectors that can (:class:`~packtrail.store.projection.EarlyProjector`) work on the
+        chunks written so far; called from the thread that feeds the writer. True when one did."""
+        connection = self.connection
+        if connection is None or self.transaction is None:
+            return False
+        worked = False
+        for projector in self.projectors:
+            if isinstance(projector, EarlyProjector) and projector.advance(connection):
+                worked = True
+        return worked
+
     def commit(
         self, *, event_count: int, duplicates: int, problems: list[CaptureProblem], success: bool
     ) -> None:
@@ -858,6 +870,8 @@ class _Transaction:
 
 
 _STOP: Final = object()
+WAIT_SECONDS: Final = 0.005
+"""How long :meth:`_Pipeline.finish` waits for the writer before it asks for other work again."""
 
 
 class _Pipeline:
@@ -869,6 +883,8 @@ class _Pipeline:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="packtrail-capture", daemon=True)
+        self.stopped = False
+        """The end of the chunks is queued."""
 
     def start(self) -> None:
         self.thread.start()
@@ -894,9 +910,16 @@ class _Pipeline:
             raise self.error
         self.queue.put(chunk)
 
-    def finish(self) -> None:
-        """Wait until every chunk is written; raises the writer's error, if any."""
-        self.queue.put(_STOP)
+    def finish(self, meanwhile: Callable[[], bool] | None = None) -> None:
+        """Wait until every chunk is written, calling ``meanwhile`` while there is work for it (until it
+        answers False); raises the writer's error, if any."""
+        if not self.stopped:
+            self.stopped = True
+            self.queue.put(_STOP)
+        if meanwhile is not None:
+            while self.thread.is_alive():
+                if self.error is not None or not meanwhile():
+                    self.thread.join(WAIT_SECONDS)
         self.thread.join()
         if self.error is not None:
             raise self.error
@@ -1039,12 +1062,17 @@ def _capture(
             if len(events) >= THREAD_MIN_EVENTS:
                 pipeline = _Pipeline(transaction)
                 pipeline.start()
+                finished = False
                 try:
                     for chunk in checker.chunks(CHUNK_EVENTS):
                         if checker.storing:
                             pipeline.send(chunk)
+                            transaction.advance()  # while the writer has chunks queued
+                    pipeline.finish(transaction.advance)  # the projection works while the last chunks go in
+                    finished = True
                 finally:
-                    pipeline.finish()
+                    if not finished:
+                        pipeline.finish()
             else:  # a small document: check it all, then take the lock only for the writes
                 chunks = list(checker.chunks(CHUNK_EVENTS))
                 if checker.storing:

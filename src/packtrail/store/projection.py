@@ -9,6 +9,12 @@ never flushed: the projector drops what it held when the next capture's first ch
 transaction). It sees the events in ``event_pk`` order (capture order, not eventTime order) and must
 keep up with that on its own.
 
+A projector may also work while capture still writes (:class:`EarlyProjector`): a large capture writes
+its chunks in a thread of its own, and between handing them over the calling thread calls
+:meth:`EarlyProjector.advance`, on the same connection (each statement under
+:func:`packtrail.store.bulk.statement_lock`, so the two threads' statements never interleave) — work
+done there is not left for the flush, after the last insert, when the other core has nothing to do.
+
 The store knows projectors only through this protocol (``store`` never imports the packages that
 project): ``Store.add_projector(projector)``.
 
@@ -32,7 +38,7 @@ from sqlalchemy.engine import Connection
 if TYPE_CHECKING:
     from packtrail.store.index_rows import EventRows
 
-__all__ = ["Projector", "StoredEventInfo"]
+__all__ = ["EarlyProjector", "Projector", "StoredEventInfo"]
 
 
 class StoredEventInfo(NamedTuple):
@@ -60,3 +66,13 @@ class Projector(Protocol):
 
     def flush(self, connection: Connection) -> None:
         """Write what is still held, before the capture commits (once per capture that stored events)."""
+
+
+@runtime_checkable
+class EarlyProjector(Projector, Protocol):
+    """A projector that can work on the chunks already projected while capture writes the next ones."""
+
+    def advance(self, connection: Connection) -> bool:
+        """Work on what :meth:`project` was given so far, called from the thread that hands capture its
+        chunks (not the one that writes them and calls :meth:`project`); True when it did some work.
+        Statements run under the connection's :func:`~packtrail.store.bulk.statement_lock`."""
