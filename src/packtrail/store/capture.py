@@ -911,8 +911,8 @@ class _Pipeline:
         self.queue.put(chunk)
 
     def finish(self, meanwhile: Callable[[], bool] | None = None) -> None:
-        """Wait until every chunk is written, calling ``meanwhile`` while there is work for it (until it
-        answers False); raises the writer's error, if any."""
+        """Wait until every chunk is written, calling ``meanwhile`` until then (after each False, it had
+        nothing to do, waiting :data:`WAIT_SECONDS` first); raises the writer's error, if any."""
         if not self.stopped:
             self.stopped = True
             self.queue.put(_STOP)
