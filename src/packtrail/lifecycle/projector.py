@@ -7,8 +7,8 @@ capture writes in a thread of its own; the thread that feeds it calls
 :meth:`LifecycleProjector.advance` meanwhile, which applies the chunks written so far a step at a time
 (2. below, in capture order) as long as the document comes in eventTime order — on two cores the
 projection is then worked out beside the inserts instead of after the last one (the 100,000-event
-pharma capture: 10.5–10.6 s against 10.6–10.9 on SQLite, 10.6 against 11.1 on PostgreSQL; on SQLite
-the two threads share one interpreter lock, so less of it is gained there). Everything runs under the
+pharma capture, in process: 9.6–10.1 s against 10.3 on SQLite, 10.3–10.6 against 10.9–11.2 on
+PostgreSQL; the two threads share one interpreter lock, so not all of it is gained). Everything runs under the
 capture lock, on the capture's connection, each statement under its
 :func:`~packtrail.store.bulk.statement_lock` (see :mod:`packtrail.store.projection`). At the flush:
 
