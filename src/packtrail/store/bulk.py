@@ -2,7 +2,9 @@
 
 SQLite gets multi-row ``INSERT … VALUES (…), (…), …`` statements, as many rows each as its parameter limit
 allows (:func:`values_batches`); PostgreSQL gets binary ``COPY … FROM STDIN`` rows through psycopg (no text
-to format on this side or to parse on the server's).
+to format on this side or to parse on the server's). Both run on the DBAPI connection of a SQLAlchemy
+:class:`~sqlalchemy.engine.Connection` whose transaction is open, so the rows commit or roll back with
+everything else of the capture.
 
 Why not ``executemany`` on SQLite: it steps the statement once per row, and Python's ``sqlite3`` lets go of
 the interpreter lock for each step and must take it back after it. While another thread of the process
@@ -11,8 +13,6 @@ back waits for that thread's switch interval (5 ms), every row: 8,192 EPC rows t
 0.016 s beside a busy thread. One statement of thousands of rows is bound while the lock is held and then
 runs as one step without it: 0.04 s beside the busy thread, and faster alone too (340,948 EPC rows 0.69–0.72 s
 against 0.87–0.95; 100,000 events 0.93–0.94 against 1.03–1.18).
-Both run on the DBAPI connection of a SQLAlchemy :class:`~sqlalchemy.engine.Connection` whose transaction
-is open, so the rows commit or roll back with everything else of the capture.
 
 Two threads may use one connection in a large capture (the writer inserts chunks while the calling
 thread applies the lifecycle projection to those already written): every statement of a
