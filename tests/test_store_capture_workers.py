@@ -129,6 +129,34 @@ def test_workers_answer_as_one_process(
         assert serial.success and serial.captured == 700 + 8
 
 
+def test_a_slice_answer_is_one_marshal_text_with_its_issues_beside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slice's answers cross as one ``marshal`` text, the issues of the events that have some kept
+    apart by position; unpacked they are exactly the answers as checked. A value ``marshal`` does not
+    write sends the list as it is."""
+    bad_schema = dict(event(2))
+    bad_schema["action"] = "JUMP"
+    payload = orjson.dumps([event(0), invalid_event(1), 7, bad_schema, event(4)])
+    packed, issues = capture_workers.check_slice(payload, {}, frozenset(), "/epcisBody/eventList", 0)
+    assert isinstance(packed, bytes)
+    assert sorted(issues) == [1, 2, 3] and all(issues.values())
+    unpacked = capture_workers.answers_of((packed, issues))
+    monkeypatch.setattr(capture_workers, "_pack", lambda answers: (answers, {}))
+    checked = capture_workers.answers_of(
+        capture_workers.check_slice(payload, {}, frozenset(), "/epcisBody/eventList", 0)
+    )
+    assert unpacked == checked
+    assert [a[2] != () for a in checked] == [False, True, True, True, False]
+
+    class Text(str):
+        pass
+
+    odd = [(capture_workers.CHECKED, Text("ni:///x"), (), 0, 0, None)]
+    assert capture_workers._pack(odd) == (odd, {})  # type: ignore[arg-type]
+    assert capture_workers.answers_of((odd, {})) == odd  # type: ignore[arg-type]
+
+
 def test_a_broken_pool_leaves_the_capture_to_this_process(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -387,10 +387,10 @@ class _Checker:
         namespaces, ignore = dict(doc.namespaces), ignore_fields_of(doc)
         seen_hashes: set[str] = set()
         seen_ids: set[str] = set()
-        pending: deque[tuple[int, Future[list[capture_workers.CheckedEvent]]]] = deque()
+        pending: deque[tuple[int, Future[capture_workers.SliceAnswer]]] = deque()
         submitted = 0
         chunk: list[_Candidate] = []
-        rows_of = capture_workers.rows_of
+        rows_of, answers_of = capture_workers.rows_of, capture_workers.answers_of
         while submitted < len(events) or pending:
             while submitted < len(events) and len(pending) < SLICES_AHEAD:
                 part = events[submitted : submitted + SLICE_EVENTS]
@@ -410,7 +410,7 @@ class _Checker:
                 break
             start, task = pending.popleft()
             try:
-                answers = task.result()
+                answers = answers_of(task.result())
             except BrokenProcessPool:
                 capture_workers.forget(executor)
                 for _, other in pending:
