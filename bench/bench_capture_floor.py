@@ -1,0 +1,286 @@
+"""How fast capture could be on this schema: the storage floor beside the capture itself.
+
+``python bench/bench_capture_floor.py [--backend sqlite|postgresql|both] [--events N] [--repeat K]``
+
+The issue's capture goal is 20,000 events/s for the 100,000-event pharma document
+(:func:`bench_epcis_repository.capture_document`) on this 2-core machine. This script answers where
+that goal stands against what the store's schema costs, with no Python of packtrail's in the way:
+
+1. **capture** — ``Store.capture`` of the document in process, as ``packtrail serve`` runs it (the
+   lifecycle projection attached, the checking workers started ahead): seconds, and the CPU the whole
+   machine spent meanwhile (``/proc/stat``, core-seconds: the checking workers, the projection, the
+   database — PostgreSQL's server too).
+2. **storage alone** — every row that capture wrote (``events``, ``event_keys``, each index table,
+   ``event_visibility``, ``lifecycle_items`` and ``lifecycle_exceptions``) read back, then written into
+   a fresh, empty store of the same backend by the writer capture uses (:class:`BulkWriter`: multi-row
+   ``VALUES`` on SQLite, binary ``COPY`` on PostgreSQL), in capture's chunks of
+   :data:`~packtrail.store.capture.CHUNK_EVENTS` events, the lifecycle rows in key order at the end, one
+   transaction, one commit: no parsing, no checking, no hashing, no projection. The time per table says
+   which B-trees cost what.
+
+What the figures mean: ``events / storage seconds`` is the most any capture could reach on this schema
+with a single writer (SQLite has one; a PostgreSQL transaction is one server process), however fast the
+rest; ``events / (machine core-seconds / cores)`` is the most this capture could reach were its work
+spread perfectly over every core. The goal needs both above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import sqlalchemy as sa
+
+import bench_epcis_repository as repository
+from packtrail.lifecycle import attach
+from packtrail.lifecycle import tables as lifecycle_tables
+from packtrail.store import capture_workers, open_store, schema
+from packtrail.store.bulk import BulkWriter
+from packtrail.store.capture import CHUNK_EVENTS
+from packtrail.store.engine import CAPTURE_CACHE_KIB
+from results_file import write_results
+
+GOAL = 20_000
+"""The issue's capture goal, events per second."""
+
+EVENT_TABLES: tuple[sa.Table, ...] = (
+    schema.events,
+    schema.event_keys,
+    *schema.INDEX_TABLES,
+    schema.event_visibility,
+)
+"""Written chunk by chunk, as capture writes them (each row belongs to one event)."""
+LIFECYCLE_TABLES: tuple[sa.Table, ...] = (
+    lifecycle_tables.lifecycle_items,
+    lifecycle_tables.lifecycle_exceptions,
+)
+"""Written once at the end, as the projection writes them."""
+
+
+def machine_busy() -> float | None:
+    """Core-seconds the whole machine has spent busy since boot (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+class Place:
+    """Where a backend's scratch stores live."""
+
+    def __init__(self, backend: str, folder: Path, postgres: str) -> None:
+        self.backend = backend
+        self.repository_backend: repository.Backend = (
+            repository.SQLiteBackend(folder) if backend == "sqlite" else repository.PostgresBackend(postgres)
+        )
+
+    def fresh(self) -> tuple[str, str]:
+        label = f"floor_{uuid.uuid4().hex[:10]}"
+        return label, self.repository_backend.fresh(label)
+
+    def drop(self, label: str) -> None:
+        self.repository_backend.drop(label)
+
+
+def capture(url: str, document: bytes) -> tuple[float, float | None]:
+    """Capture ``document`` in process as a node does; (seconds, machine core-seconds)."""
+    store = open_store(url)
+    try:
+        attach(store)
+        capture_workers.prepare()
+        time.sleep(1.0)  # the workers' imports settle
+        busy = machine_busy()
+        start = time.perf_counter()
+        result = store.capture(document, party=repository.MANUFACTURERS[0].party.gln)
+        seconds = time.perf_counter() - start
+        after = machine_busy()
+        if not result.success or result.captured == 0:
+            raise SystemExit(f"capture failed: {result.errors[:3]}")
+    finally:
+        store.engine.dispose()
+    return seconds, (after - busy) if busy is not None and after is not None else None
+
+
+def read_rows(url: str) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Every row of the tables capture writes: table name -> (columns, rows)."""
+    store = open_store(url)
+    out: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {}
+    try:
+        with store.engine.connect() as connection:
+            for table in (*EVENT_TABLES, *LIFECYCLE_TABLES):
+                columns = tuple(c.name for c in table.columns)
+                rows = [tuple(row) for row in connection.execute(sa.select(*table.columns))]
+                out[table.name] = (columns, rows)
+    finally:
+        store.engine.dispose()
+    return out
+
+
+def replay(url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> dict[str, float]:
+    """Write ``rows`` into the empty store at ``url`` in capture's chunks; seconds per table and for
+    the commit."""
+    store = open_store(url)
+    seconds: dict[str, float] = {}
+    try:
+        event_times = [row[1] for row in rows["events"][1]]
+        if store._partitions is not None:  # PostgreSQL: the months' partitions, made ahead
+            store._partitions.ensure(event_times)
+        by_event: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]], list[int]]] = {}
+        for table in EVENT_TABLES:
+            columns, table_rows = rows[table.name]
+            at = columns.index("event_pk")
+            ordered = sorted(table_rows, key=itemgetter(at))
+            by_event[table.name] = (columns, ordered, [row[at] for row in ordered])
+        pks = by_event["events"][2]
+        with store.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                driver: Any = connection.connection.driver_connection
+                driver.execute(f"PRAGMA cache_size={CAPTURE_CACHE_KIB}")
+                driver.execute("PRAGMA wal_autocheckpoint=0")
+            transaction = connection.begin()
+            writer = BulkWriter(connection)
+            for start in range(0, len(pks), CHUNK_EVENTS):
+                low, high = pks[start], pks[min(start + CHUNK_EVENTS, len(pks)) - 1]
+                for table in EVENT_TABLES:
+                    columns, ordered, keys = by_event[table.name]
+                    part = ordered[bisect_left(keys, low) : bisect_right(keys, high)]
+                    began = time.perf_counter()
+                    writer.insert(table, columns, part)
+                    seconds[table.name] = seconds.get(table.name, 0.0) + time.perf_counter() - began
+            for table in LIFECYCLE_TABLES:
+                columns, table_rows = rows[table.name]
+                began = time.perf_counter()
+                writer.insert(table, columns, sorted(table_rows, key=itemgetter(0)))
+                seconds[table.name] = time.perf_counter() - began
+            began = time.perf_counter()
+            transaction.commit()
+            seconds["commit"] = time.perf_counter() - began
+    finally:
+        store.engine.dispose()
+    return seconds
+
+
+def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
+    captured_label, captured_url = place.fresh()
+    replay_label, replay_url = place.fresh()
+    try:
+        capture_seconds, busy = capture(captured_url, document)
+        rows = read_rows(captured_url)
+        tables = replay(replay_url, rows)
+    finally:
+        place.drop(captured_label)
+        place.drop(replay_label)
+    storage = sum(tables.values())
+    cores = os.cpu_count() or 1
+    return {
+        "backend": place.backend,
+        "events": events,
+        "capture_seconds": capture_seconds,
+        "capture_events_per_s": events / capture_seconds,
+        "machine_core_seconds": busy,
+        "parallel_ceiling_events_per_s": events / (busy / cores) if busy else None,
+        "storage_seconds": storage,
+        "storage_ceiling_events_per_s": events / storage,
+        "storage_share": storage / capture_seconds,
+        "rows": {name: len(table_rows) for name, (_, table_rows) in rows.items()},
+        "tables": tables,
+    }
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ({value / GOAL:.2f}x)"
+
+
+def render(runs: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "| backend | capture events/s | machine core-s | ceiling, work spread over every core | "
+        "storage alone s | ceiling, storage alone | storage / capture |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        busy = run["machine_core_seconds"]
+        lines.append(
+            f"| {run['backend']} | {_rate(run['capture_events_per_s'])} | "
+            f"{'–' if busy is None else f'{busy:.1f}'} | {_rate(run['parallel_ceiling_events_per_s'])} | "
+            f"{run['storage_seconds']:.2f} | {_rate(run['storage_ceiling_events_per_s'])} | "
+            f"{run['storage_share']:.0%} |"
+        )
+    lines += ["", "Storage alone, seconds per table (rows per event):", ""]
+    names = list(runs[0]["tables"])
+    lines.append("| table | " + " | ".join(run["backend"] for run in runs) + " |")
+    lines.append("|---|" + "---:|" * len(runs))
+    for name in names:
+        if name != "commit" and not any(run["rows"].get(name) for run in runs):
+            continue  # a table this document gives no rows (sensor reports, error declarations...)
+        cells = []
+        for run in runs:
+            count = run["rows"].get(name)
+            share = f" ({count / run['events']:.2f})" if count is not None else ""
+            cells.append(f"{run['tables'].get(name, 0.0):.3f}{share}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Goal {GOAL:,} events/s; ratios are against it. The capture is the {runs[0]['events']:,}-event "
+        "pharma document "
+        "of bench_epcis_repository, in process (no HTTP), the lifecycle projection attached; "
+        "'storage alone' writes the same rows with capture's writer into an empty store, no checking.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per backend (the best is kept)")
+    parser.add_argument("--postgres", default=repository.DEFAULT_POSTGRES)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
+    args = parser.parse_args()
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    document = repository.capture_document(args.events)
+    folder = Path(tempfile.mkdtemp(prefix="packtrail-floor-", dir=os.environ.get("TMPDIR", "/var/tmp")))
+    runs: list[dict[str, Any]] = []
+    try:
+        for backend in backends:
+            place = Place(backend, folder, args.postgres)
+            tries = [measure(place, document, args.events) for _ in range(args.repeat)]
+            for run in tries:
+                print(
+                    f"{backend}: capture {run['capture_events_per_s']:,.0f} events/s, "
+                    f"storage alone {run['storage_seconds']:.2f} s",
+                    flush=True,
+                )
+            runs.append(min(tries, key=lambda run: run["capture_seconds"]))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    text = render(runs)
+    print(text)
+    if args.json:
+        print(json.dumps(runs, indent=2))
+    if not args.no_write:
+        command = "python bench/bench_capture_floor.py " + " ".join(sys.argv[1:])
+        write_results(
+            Path(__file__).resolve().parent / "RESULTS.md",
+            {"bench_capture_floor": ("EPCIS capture against its storage floor (bench_capture_floor)", text)},
+            command.strip(),
+        )
+
+
+if __name__ == "__main__":
+    main()
