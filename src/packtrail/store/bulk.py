@@ -187,7 +187,10 @@ class BulkWriter:
         this answers False, :meth:`unclaim` takes out again what went in, and :meth:`known` tells which
         events to store.
 
-        SQLite: ``INSERT OR IGNORE``, each key that is there already left out (the others stay in).
+        SQLite: ``INSERT OR IGNORE``, each key that is there already left out (the others stay in); the
+        keys go in sorted by hash, so the inserts walk the primary key's B-tree in one direction instead
+        of landing anywhere (the pharma capture's 100,000 keys written alone, chunks of 4,096: 0.56 s
+        instead of 0.67).
         PostgreSQL: a ``COPY`` in a savepoint, rolled back at the first key that is there already
         (``INSERT … ON CONFLICT DO NOTHING``, a speculative insertion per row, took 1.95 s per 100,000
         keys). A transaction keeps at most :data:`MAX_CLAIMS` savepoints (PostgreSQL remembers 64
@@ -199,8 +202,8 @@ class BulkWriter:
         with self.lock:
             if self.postgres:
                 return self._claim_by_copy(keys)
-            inserted = self._insert_values(
-                "INSERT OR IGNORE INTO event_keys (event_hash, event_id, event_pk)", 3, keys
+            inserted = self._insert_values(  # in hash order: the primary key's B-tree walked forward
+                "INSERT OR IGNORE INTO event_keys (event_hash, event_id, event_pk)", 3, sorted(keys)
             )
         return inserted == len(keys)
 
