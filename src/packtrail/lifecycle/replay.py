@@ -274,24 +274,26 @@ class Replayer:
 
     def _closure(self, roots: Sequence[str]) -> dict[str, str | None]:
         """The roots that are identifiers here and everything inside them -> the root it is inside
-        (None for a root), in breadth-first order."""
-        reached: dict[str, str | None] = {}
-        queue: list[str] = []
+        (None for a root), in breadth-first order.
+
+        Siblings come in their set's order, unsorted: what is reached, and through which root, is the
+        same in any order (an identifier has one container), and so is every item's new state; only the
+        order in which exceptions are found is not, and they are rows of a keyed table. (Sorting them
+        took a tenth of the pharma flow's projection: apply 1.54 s against 1.39.)"""
         children = self.children
         if len(roots) == 1 and not children.get(roots[0]):  # one identifier, holding nothing: most events
-            return {roots[0]: None} if self._item(roots[0]) is not None else reached
+            return {roots[0]: None} if self._item(roots[0]) is not None else {}
+        reached: dict[str, str | None] = {}
+        items = self.items
         for root in roots:
-            if root not in reached and self._item(root) is not None:
+            if root not in reached and (root in items or self._item(root) is not None):
                 reached[root] = None
-                queue.append(root)
-        at = 0
-        while at < len(queue):
-            node = queue[at]
-            at += 1
-            inside = self.children.get(node)
+        queue = list(reached)
+        for node in queue:  # grows while it is walked: breadth first
+            inside = children.get(node)
             if inside:
                 via = reached[node] or node
-                for child in sorted(inside):
+                for child in inside:
                     if child not in reached:
                         reached[child] = via
                         queue.append(child)
