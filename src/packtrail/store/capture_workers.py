@@ -149,6 +149,7 @@ def check_slice(
 
 
 def _pack(answers: list[CheckedEvent]) -> SliceAnswer:
+    """``answers`` as :data:`SliceAnswer` (the list given is not changed)."""
     issues: dict[int, tuple[ValidationIssue, ...]] = {}
     plain = answers
     for index, answer in enumerate(answers):
