@@ -52,6 +52,7 @@ from packtrail.store import capture_workers, open_store, schema
 from packtrail.store.bulk import BulkWriter
 from packtrail.store.capture import CHUNK_EVENTS
 from packtrail.store.engine import CAPTURE_CACHE_KIB
+from packtrail.store.partitions import PartitionManager
 from results_file import write_results
 
 GOAL = 20_000
@@ -139,8 +140,8 @@ def replay(url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]
     seconds: dict[str, float] = {}
     try:
         event_times = [row[1] for row in rows["events"][1]]
-        if store._partitions is not None:  # PostgreSQL: the months' partitions, made ahead
-            store._partitions.ensure(event_times)
+        if store.engine.dialect.name == "postgresql":  # the months' partitions, made ahead
+            PartitionManager(store.engine).ensure(event_times)
         by_event: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]], list[int]]] = {}
         for table in EVENT_TABLES:
             columns, table_rows = rows[table.name]
