@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	touch $(STAMP)
 
+# The compiled twins of the capture's hot modules (packtrail.native): rebuilt when a source changed;
+# without a C compiler the build says so and the Python sources run.
 install: $(STAMP)
+	$(BIN)/python -m packtrail.native_build build --if-stale
 
 demo: install
 	$(BIN)/packtrail demo
@@ -35,4 +38,5 @@ bench: install
 	PACKTRAIL_EPCIS_HASH_REF_PYTHON=$(REF)/bin/python $(BIN)/python bench/bench_epcis.py --write bench/RESULTS.md
 
 clean:
-	rm -rf $(VENV) $(REF) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REF) .mypy_cache .ruff_cache .pytest_cache src/packtrail/native.json
+	find src -name "*.so" -delete

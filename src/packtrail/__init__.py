@@ -4,4 +4,8 @@ The capability packages live beside this file (see the README's architecture sec
 ``packtrail.gs1`` is the foundation every other package stands on.
 """
 
+from packtrail.native import guard as _guard
+
 __version__ = "0.1.0"
+
+_guard()  # compiled twins of the capture's hot modules run only while current (packtrail.native)

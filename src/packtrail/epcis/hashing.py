@@ -903,8 +903,9 @@ class EventHasher:
 
     # -- the pre-hash string -------------------------------------------------------------
 
-    def prehash(self, event: Event) -> str:
-        """The canonical pre-hash string of ``event`` (CBV 2.0 section 8.9)."""
+    def prehash(self, event: object) -> str:
+        """The canonical pre-hash string of ``event`` (CBV 2.0 section 8.9); anything but an object
+        raises :class:`EPCISError` (typed ``object`` so that compiled code checks it here, not at the call)."""
         if not isinstance(event, dict):
             raise EPCISError("an event must be an object", expected="object", found=type(event).__name__)
         if "eventTime" not in event and "action" not in event:
@@ -989,15 +990,15 @@ class EventHasher:
             parts.sort()
         return head + "".join(parts)
 
-    def hash(self, event: Event) -> str:
+    def hash(self, event: object) -> str:
         """The Event Hash ID of ``event``: ``ni:///sha-256;<hex digest>?ver=CBV2.0``."""
         return f"ni:///{self.algorithm};{self._hashed(event).hexdigest()}?ver={CBV_VERSION}"
 
-    def digest(self, event: Event) -> bytes:
+    def digest(self, event: object) -> bytes:
         """The raw digest of the pre-hash string (for indexes and duplicate detection)."""
         return bytes(self._hashed(event).digest())
 
-    def _hashed(self, event: Event) -> Any:
+    def _hashed(self, event: object) -> Any:
         prehash = self.prehash(event)
         try:
             data = prehash.encode("utf-8")
@@ -1310,13 +1311,13 @@ class EventHasher:
 # --- convenience -----------------------------------------------------------------------------
 
 
-def prehash_string(event: Event, namespaces: Mapping[str, str], *, ignore: Iterable[str] = ()) -> str:
+def prehash_string(event: object, namespaces: Mapping[str, str], *, ignore: Iterable[str] = ()) -> str:
     """The canonical pre-hash string of one event (see :class:`EventHasher`)."""
     return EventHasher(namespaces, ignore=ignore).prehash(event)
 
 
 def event_hash(
-    event: Event, namespaces: Mapping[str, str], *, ignore: Iterable[str] = (), algorithm: str = "sha-256"
+    event: object, namespaces: Mapping[str, str], *, ignore: Iterable[str] = (), algorithm: str = "sha-256"
 ) -> str:
     """The Event Hash ID of one event: ``ni:///sha-256;<hex>?ver=CBV2.0`` (see :class:`EventHasher`)."""
     return EventHasher(namespaces, ignore=ignore, algorithm=algorithm).hash(event)
