@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from conftest import STORE_BACKENDS
-from packtrail.lifecycle import projector
+from packtrail.lifecycle import projector, replay
 from packtrail.lifecycle.db import Db
-from packtrail.lifecycle.replay import Replayer
 from packtrail.store import Store
 from test_lifecycle_support import (
     MAKER,
@@ -75,12 +74,21 @@ class Family:
         assert projected(self.store, self.identifiers) == replayed(self.store, self.identifiers)
 
 
+class _Paths(dict[str, int]):
+    """Counts spied here, and those the replay keeps (:data:`replay.PATHS`) read when asked."""
+
+    def __getitem__(self, path: str) -> int:
+        return replay.PATHS[path] if path in replay.PATHS else super().__getitem__(path)
+
+
 @pytest.fixture
 def paths(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often each path ran: ``in SQL`` (a flush applied noted events to stored packs), ``caught
     up`` (a pack read after events were noted for it), ``read first`` (a container's packs read because
     an event needed every one), ``recomputed`` (a containment component replayed from the log)."""
-    counts = {"in SQL": 0, "caught up": 0, "read first": 0, "recomputed": 0}
+    counts = _Paths({"in SQL": 0, "recomputed": 0})
+    for path in replay.PATHS:  # counted by the replay itself (compiled, its methods are not wrapped)
+        monkeypatch.setitem(replay.PATHS, path, 0)
 
     def spy(owner: Any, name: str, path: str) -> None:
         original: Callable[..., Any] = getattr(owner, name)
@@ -92,8 +100,6 @@ def paths(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         monkeypatch.setattr(owner, name, counted)
 
     spy(Db, "apply_to_leaves", "in SQL")
-    spy(Replayer, "_catch_up", "caught up")
-    spy(Replayer, "_materialize", "read first")
     spy(projector, "recompute", "recomputed")
     return counts
 

@@ -10,6 +10,8 @@ mutations of them.
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import importlib.util
 import json
 import os
@@ -219,3 +221,12 @@ def test_the_worker_step_answers_as_the_python_sources_do() -> None:
     assert sum(1 for answer in here if answer[3]) > 100  # events with errors are among them
     for index, (compiled, pure) in enumerate(zip(here, there, strict=True)):
         assert compiled == pure, (index, events[index])
+
+
+@needs_twins
+@pytest.mark.parametrize("name", native.COMPILED)
+def test_the_doctests_of_a_compiled_module_pass_in_its_source(name: str) -> None:
+    """``--doctest-modules`` cannot collect a compiled module (conftest.py sets it aside): its examples
+    run here, in a copy run from the source."""
+    found = doctest.testmod(_pure(importlib.import_module(name)), verbose=False, report=False)
+    assert found.failed == 0, f"{found.failed} of {found.attempted} examples of {name} failed"

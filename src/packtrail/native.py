@@ -3,9 +3,10 @@
 Capture checks every event of a document in worker processes: the Event Hash ID
 (:mod:`packtrail.epcis.hashing`), the schema and the CBV rules (:mod:`packtrail.epcis.fast_validator`,
 :mod:`packtrail.epcis.rules`), the index rows (:mod:`packtrail.store.index_rows`,
-:mod:`packtrail.store.identifiers`). These modules work on plain JSON values and are fully annotated,
-so mypyc (the compiler that ships with mypy) turns them, unchanged, into C extensions: the same source,
-the same behaviour, a fifth less CPU per checked event (``bench/RESULTS.md``, ``bench_capture_floor``).
+:mod:`packtrail.store.identifiers`); the capturing process projects each event onto the packs' lifecycle
+(:mod:`packtrail.lifecycle.facts`, :mod:`packtrail.lifecycle.rules`, :mod:`packtrail.lifecycle.replay`).
+These modules are fully annotated, so mypyc (the compiler that ships with mypy) turns them, unchanged,
+into C extensions: the same source, the same behaviour, less CPU per event (``bench/RESULTS.md``).
 
 ``make install`` builds them (``python -m packtrail.native_build build``, :mod:`packtrail.native_build`).
 Where no C compiler or no mypy is at hand, the build says so and the Python sources run as they are:
@@ -58,8 +59,12 @@ COMPILED: Final = (
     "packtrail.epcis.rules",
     "packtrail.store.identifiers",
     "packtrail.store.index_rows",
+    "packtrail.lifecycle.facts",
+    "packtrail.lifecycle.rules",
+    "packtrail.lifecycle.replay",
 )
-"""The modules compiled: what a capture worker runs for each event (pure functions of JSON values)."""
+"""The modules compiled: what a capture worker runs for each event (pure functions of JSON values), and
+the lifecycle projection's state machine (what the capturing process runs for each event)."""
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 """The folder that holds the ``packtrail`` package (``src`` in a checkout)."""

@@ -96,12 +96,12 @@ class Db:
         found = self._items_where(f"epc {self.any}", (self.values(epcs),))
         if rows is not None:
             rows.update((row[0], row) for row in found)
-        return {row[0]: Item(*row) for row in found}
+        return {row[0]: Item.from_row(row) for row in found}
 
     def item(self, epc: str) -> Item | None:
         """The stored item of one identifier."""
         rows = self.fetch(f"SELECT {_COLUMNS} FROM lifecycle_items WHERE epc = ?", (epc,))
-        return Item(*rows[0]) if rows else None
+        return Item.from_row(rows[0]) if rows else None
 
     def contents(self, epc: str) -> list[str]:
         """What ``epc`` holds now (its direct children), sorted."""
@@ -127,7 +127,7 @@ class Db:
             frontier = []
             for row in rows:
                 if row[0] not in items and row[0] not in known:
-                    item = items[row[0]] = Item(*row)
+                    item = items[row[0]] = Item.from_row(row)
                     if read is not None:
                         read[row[0]] = row
                     if item.container:
@@ -142,7 +142,7 @@ class Db:
         found: dict[str, Item] = {}
         for row in self._items_where("parent = ? AND NOT container", (container,)):
             if row[0] not in known:
-                found[row[0]] = Item(*row)
+                found[row[0]] = Item.from_row(row)
                 read[row[0]] = row
         return found
 
