@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from packtrail import native
+from packtrail import native, native_build
 from packtrail.epcis import fast_validator, hashing, rules
 from packtrail.epcis.issues import IssueCollector
 from packtrail.store import capture_workers, index_rows
@@ -230,3 +230,21 @@ def test_the_doctests_of_a_compiled_module_pass_in_its_source(name: str) -> None
     run here, in a copy run from the source."""
     found = doctest.testmod(_pure(importlib.import_module(name)), verbose=False, report=False)
     assert found.failed == 0, f"{found.failed} of {found.attempted} examples of {name} failed"
+
+
+def test_without_a_compiler_the_build_says_so_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = native.status()
+    monkeypatch.setattr(native_build, "_compiler", lambda: None)
+    assert native_build.build() is False
+    assert "no C compiler" in capsys.readouterr().err
+    assert native.status() == before  # what was built stays, current or not
+
+
+@needs_twins
+def test_a_build_of_current_twins_is_a_no_op(capsys: pytest.CaptureFixture[str]) -> None:
+    built = {path: path.stat().st_mtime_ns for path in native.binaries()}
+    assert native_build.build(if_stale=True) is True
+    assert "current" in capsys.readouterr().err
+    assert {path: path.stat().st_mtime_ns for path in native.binaries()} == built
