@@ -105,7 +105,7 @@ def test_a_changed_source_sets_every_twin_aside(tmp_path: Path, monkeypatch: pyt
     manifest = tmp_path / "native.json"
     sources = {m: native.digest(native.source_of(m)) for m in native.COMPILED}
     monkeypatch.setattr(native, "MANIFEST", manifest)
-    monkeypatch.setattr(native, "binaries", lambda: [tmp_path / "fake.so"])
+    monkeypatch.setattr(native, "binaries", lambda **_: [tmp_path / "fake.so"])
     manifest.write_text(json.dumps({"sources": sources}))
     assert native.status({}).native
     assert not native.status({native.PURE_PYTHON_ENV: "1"}).native
@@ -119,7 +119,7 @@ def test_a_changed_source_sets_every_twin_aside(tmp_path: Path, monkeypatch: pyt
 
 
 def test_without_twins_the_sources_run_and_say_how_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native, "binaries", list)
+    monkeypatch.setattr(native, "binaries", lambda **_: [])
     state = native.status({})
     assert not state.native and not state.binaries and "make install" in state.reason
 

@@ -83,14 +83,17 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def binaries() -> list[Path]:
-    """Compiled files present: the listed modules' extensions and mypyc's shared ``*__mypyc`` library."""
+def binaries(*, loadable: bool = False) -> list[Path]:
+    """Compiled files present: the listed modules' extensions and mypyc's shared ``*__mypyc`` library;
+    ``loadable``: only those this interpreter would import (its ABI's suffix), else any build's."""
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES if loadable else [".*.so", ".*.pyd"]
     found: list[Path] = []
     for module in COMPILED:
         source = source_of(module)
-        found.extend(sorted(source.parent.glob(source.stem + ".*.so")))
-        found.extend(sorted(source.parent.glob(source.stem + ".*.pyd")))
-    found.extend(sorted(ROOT.glob("*__mypyc.*.so")) + sorted(ROOT.glob("*__mypyc.*.pyd")))
+        for suffix in suffixes:
+            found.extend(sorted(source.parent.glob(source.stem + suffix)))
+    for suffix in suffixes:
+        found.extend(sorted(ROOT.glob("*__mypyc" + suffix)))
     return found
 
 
@@ -109,7 +112,7 @@ class NativeStatus:
 def status(environ: dict[str, str] | None = None) -> NativeStatus:
     """Whether the compiled twins are built, current and allowed (:data:`PURE_PYTHON_ENV`)."""
     env = os.environ if environ is None else environ
-    present = bool(binaries())
+    present = bool(binaries(loadable=True))
     if env.get(PURE_PYTHON_ENV, "") not in ("", "0"):
         return NativeStatus(False, f"turned off by {PURE_PYTHON_ENV}={env[PURE_PYTHON_ENV]}", present)
     if not present:
