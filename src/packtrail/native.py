@@ -69,7 +69,7 @@ the lifecycle projection's state machine (what the capturing process runs for ea
 ROOT: Final = Path(__file__).resolve().parent.parent
 """The folder that holds the ``packtrail`` package (``src`` in a checkout)."""
 MANIFEST: Final = Path(__file__).resolve().with_name("native.json")
-"""Written by :func:`build`: ``{"sources": {module: sha256 of its source}, "binaries": [paths]}``."""
+"""Written by :func:`packtrail.native_build.build`: ``{"sources": {module: sha256 of its source}, "binaries": [paths]}``."""
 PURE_PYTHON_ENV: Final = "PACKTRAIL_PURE_PYTHON"
 """Set to ``1`` to run the Python sources even where compiled twins are built and current."""
 
@@ -80,6 +80,7 @@ def source_of(module: str) -> Path:
 
 
 def digest(path: Path) -> str:
+    """SHA-256 of a file, hex: what the manifest keeps of each source."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

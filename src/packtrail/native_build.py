@@ -62,8 +62,9 @@ def build(*, if_stale: bool = False, quiet: bool = False) -> bool:
     say(f"compiling {len(COMPILED)} modules with mypyc (about a minute)")
     with tempfile.TemporaryDirectory(prefix="packtrail-native-") as scratch:
         work = Path(scratch)
-        # mypyc builds under ./build of the folder it runs in and copies each extension next to its
-        # source (paths relative to that folder): run it from ROOT with the build folder elsewhere.
+        # mypyc builds under ./build of the folder it runs in and puts each extension next to its source
+        # (paths relative to that folder): it runs in a scratch copy of the package, and the extensions
+        # are copied back, so no build folder is left in the checkout.
         shutil.copytree(ROOT / "packtrail", work / "packtrail", ignore=shutil.ignore_patterns("__pycache__"))
         paths = [str(source_of(module).relative_to(ROOT)) for module in COMPILED]
         done = subprocess.run(
