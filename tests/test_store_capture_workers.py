@@ -191,6 +191,31 @@ def test_workers_settle_their_garbage_collector() -> None:
     assert min(f.result() for f in frozen) > 10_000
 
 
+def test_a_slice_is_checked_with_the_collector_off_and_leaves_it_as_it_was() -> None:
+    """No collection runs while a slice is checked, however low the thresholds; after it, the collector
+    is on again if it was on (and stays off if it was off)."""
+    payload = orjson.dumps([event(n) for n in range(400)])
+    passes: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(phase)
+
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(seen)
+    try:
+        gc.set_threshold(10)
+        capture_workers.check_slice(payload, {}, frozenset(), "/epcisBody/eventList", 0)
+        assert passes == [] and gc.isenabled()
+        gc.disable()
+        capture_workers.check_slice(payload, {}, frozenset(), "/epcisBody/eventList", 0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*thresholds)
+
+
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities (os.nice) on this system")
 def test_workers_yield_the_cores_to_the_capturing_process() -> None:
     """The workers run at a lower priority than the capturing process (its writer thread is capture's
