@@ -28,7 +28,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -36,10 +35,9 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "COMPILED",
@@ -98,8 +96,7 @@ def binaries(*, loadable: bool = False) -> list[Path]:
     return found
 
 
-@dataclass(frozen=True)
-class NativeStatus:
+class NativeStatus(NamedTuple):
     """Whether the compiled twins run, and why (or why not)."""
 
     native: bool
@@ -137,8 +134,9 @@ def status(environ: dict[str, str] | None = None) -> NativeStatus:
     return NativeStatus(True, f"compiled with mypyc: {', '.join(COMPILED)}", True)
 
 
-class _SourceFinder(importlib.abc.MetaPathFinder):
-    """Finds each listed module's ``.py`` source, ahead of the compiled file beside it."""
+class _SourceFinder:
+    """Finds each listed module's ``.py`` source, ahead of the compiled file beside it (a meta path
+    finder by protocol: ``importlib.abc`` would pull ``importlib.resources`` into every start-up)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
