@@ -28,6 +28,7 @@ spread perfectly over every core. The goal needs both above it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -36,7 +37,7 @@ import tempfile
 import time
 import uuid
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -99,23 +100,70 @@ class Place:
         self.repository_backend.drop(label)
 
 
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds process ``pid`` has spent (Linux ``/proc``), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL server process on this machine, by pid (empty elsewhere)."""
+    spent: dict[int, float] = {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return spent
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm", encoding="ascii") as comm:
+                if not comm.read().startswith("postgres"):
+                    continue
+        except OSError:
+            continue
+        cpu = process_cpu(pid)
+        if cpu is not None:
+            spent[pid] = cpu
+    return spent
+
+
+def server_spent(before: dict[int, float], after: dict[int, float]) -> tuple[float, float] | None:
+    """(all server processes, the busiest one): CPU seconds spent between two :func:`server_cpu`
+    readings, or None when there were none to read."""
+    spent = sorted((cpu - before.get(pid, 0.0) for pid, cpu in after.items()), reverse=True)
+    return (sum(spent), spent[0]) if spent else None
+
+
 def capture(url: str, document: bytes) -> tuple[float, float | None]:
     """Capture ``document`` in process as a node does; (seconds, machine core-seconds)."""
+    seconds, busy, _ = capture_measured(url, document)
+    return seconds, busy
+
+
+def capture_measured(url: str, document: bytes) -> tuple[float, float | None, tuple[float, float] | None]:
+    """:func:`capture`, and the CPU seconds PostgreSQL's server processes spent meanwhile (all of them,
+    and the busiest: the one serving the capture's transaction); None on SQLite."""
     store = open_store(url)
+    postgres = store.engine.dialect.name == "postgresql"
     try:
         attach(store)
         capture_workers.prepare()
         time.sleep(1.0)  # the workers' imports settle
+        server = server_cpu() if postgres else {}
         busy = machine_busy()
         start = time.perf_counter()
         result = store.capture(document, party=repository.MANUFACTURERS[0].party.gln)
         seconds = time.perf_counter() - start
         after = machine_busy()
+        spent = server_spent(server, server_cpu()) if postgres else None
         if not result.success or result.captured == 0:
             raise SystemExit(f"capture failed: {result.errors[:3]}")
     finally:
         store.engine.dispose()
-    return seconds, (after - busy) if busy is not None and after is not None else None
+    return seconds, (after - busy) if busy is not None and after is not None else None, spent
 
 
 def read_rows(url: str) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
@@ -133,9 +181,14 @@ def read_rows(url: str) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]
     return out
 
 
-def replay(url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> dict[str, float]:
+def replay(
+    url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]], writer_cpu: dict[str, float]
+) -> dict[str, float]:
     """Write ``rows`` into the empty store at ``url`` in capture's chunks; seconds per table and for
-    the commit."""
+    the commit. ``writer_cpu`` gets the CPU seconds of the one process that does the database's work —
+    the writing thread here on SQLite, the server process of the transaction on PostgreSQL (None where
+    ``/proc`` does not show it) — for the event tables (``events``), the lifecycle rows
+    (``lifecycle``) and the commit (``commit``)."""
     store = open_store(url)
     seconds: dict[str, float] = {}
     try:
@@ -154,6 +207,12 @@ def replay(url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]
                 driver: Any = connection.connection.driver_connection
                 driver.execute(f"PRAGMA cache_size={CAPTURE_CACHE_KIB}")
                 driver.execute("PRAGMA wal_autocheckpoint=0")
+                cpu: Callable[[], float | None] = time.thread_time
+            else:
+                pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+                connection.commit()
+                cpu = functools.partial(process_cpu, pid)
+            marks = [cpu()]
             transaction = connection.begin()
             writer = BulkWriter(connection)
             for start in range(0, len(pks), CHUNK_EVENTS):
@@ -168,16 +227,22 @@ def replay(url: str, rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]
                     else:
                         writer.insert(table, columns, part)
                     seconds[table.name] = seconds.get(table.name, 0.0) + time.perf_counter() - began
+            marks.append(cpu())
             for table in LIFECYCLE_TABLES:
                 columns, table_rows = rows[table.name]
                 began = time.perf_counter()
                 writer.insert(table, columns, sorted(table_rows, key=itemgetter(0)))
                 seconds[table.name] = time.perf_counter() - began
+            marks.append(cpu())
             began = time.perf_counter()
             transaction.commit()
             seconds["commit"] = time.perf_counter() - began
+            marks.append(cpu())
     finally:
         store.engine.dispose()
+    for name, first, last in zip(("events", "lifecycle", "commit"), marks[:-1], marks[1:], strict=True):
+        if first is not None and last is not None:
+            writer_cpu[name] = last - first
     return seconds
 
 
@@ -185,9 +250,10 @@ def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
     captured_label, captured_url = place.fresh()
     replay_label, replay_url = place.fresh()
     try:
-        capture_seconds, busy = capture(captured_url, document)
+        capture_seconds, busy, server = capture_measured(captured_url, document)
         rows = read_rows(captured_url)
-        tables = replay(replay_url, rows)
+        writer_cpu: dict[str, float] = {}
+        tables = replay(replay_url, rows, writer_cpu)
     finally:
         place.drop(captured_label)
         place.drop(replay_label)
@@ -203,6 +269,9 @@ def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
         "storage_seconds": storage,
         "storage_ceiling_events_per_s": events / storage,
         "storage_share": storage / capture_seconds,
+        "server_cpu_seconds": server[0] if server else None,
+        "server_busiest_cpu_seconds": server[1] if server else None,
+        "writer_cpu": writer_cpu,
         "rows": {name: len(table_rows) for name, (_, table_rows) in rows.items()},
         "tables": tables,
     }
@@ -210,6 +279,11 @@ def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
 
 def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ({value / GOAL:.2f}x)"
+
+
+def _writer_total(run: dict[str, Any]) -> float | None:
+    cpu = run["writer_cpu"]
+    return sum(cpu.values()) if len(cpu) == 3 else None
 
 
 def render(runs: Sequence[dict[str, Any]]) -> str:
@@ -225,6 +299,30 @@ def render(runs: Sequence[dict[str, Any]]) -> str:
             f"{'–' if busy is None else f'{busy:.1f}'} | {_rate(run['parallel_ceiling_events_per_s'])} | "
             f"{run['storage_seconds']:.2f} | {_rate(run['storage_ceiling_events_per_s'])} | "
             f"{run['storage_share']:.0%} |"
+        )
+    lines += [
+        "",
+        "The one writer's CPU, storage alone (SQLite: the writing thread, packtrail's binding included; "
+        "PostgreSQL: the server process of the transaction), seconds:",
+        "",
+        "| backend | event tables | lifecycle rows | commit | all | ceiling, one writer's CPU | "
+        "event tables alone: ceiling | during the capture: server processes, all / busiest |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        cpu, total = run["writer_cpu"], _writer_total(run)
+        if total is None:
+            lines.append(f"| {run['backend']} | – | – | – | – | – | – | – |")
+            continue
+        server = (
+            f"{run['server_cpu_seconds']:.2f} / {run['server_busiest_cpu_seconds']:.2f}"
+            if run.get("server_cpu_seconds") is not None
+            else "–"
+        )
+        lines.append(
+            f"| {run['backend']} | {cpu['events']:.2f} | {cpu['lifecycle']:.2f} | {cpu['commit']:.2f} | "
+            f"{total:.2f} | {_rate(run['events'] / total)} | {_rate(run['events'] / cpu['events'])} | "
+            f"{server} |"
         )
     lines += ["", "Storage alone, seconds per table (rows per event):", ""]
     names = list(runs[0]["tables"])
@@ -269,15 +367,20 @@ def main() -> None:
             place = Place(backend, folder, args.postgres)
             tries = [measure(place, document, args.events) for _ in range(args.repeat)]
             for run in tries:
+                total = _writer_total(run)
                 print(
                     f"{backend}: capture {run['capture_events_per_s']:,.0f} events/s, "
-                    f"storage alone {run['storage_seconds']:.2f} s",
+                    f"storage alone {run['storage_seconds']:.2f} s, "
+                    f"the writer's CPU {'–' if total is None else f'{total:.2f} s'}",
                     flush=True,
                 )
             best = dict(min(tries, key=lambda run: run["capture_seconds"]))
             floor = min(tries, key=lambda run: run["storage_seconds"])  # a floor: the best of the runs
             for key in ("storage_seconds", "storage_ceiling_events_per_s", "tables"):
                 best[key] = floor[key]
+            timed = [run for run in tries if _writer_total(run) is not None]
+            if timed:  # the writer's CPU: the least of the runs, as for the storage's seconds
+                best["writer_cpu"] = min(timed, key=lambda run: _writer_total(run) or 0.0)["writer_cpu"]
             best["storage_share"] = best["storage_seconds"] / best["capture_seconds"]
             runs.append(best)
     finally:
