@@ -18,11 +18,20 @@ that goal stands against what the store's schema costs, with no Python of packtr
    transaction, one commit: no parsing, no checking, no hashing, no projection. The time per table says
    which B-trees cost what. With ``--repeat``, the fastest capture and the fastest storage are kept
    (this machine's speed drifts between runs, the storage's most: see bench/RESULTS.md).
+3. **the one writer's CPU** — for storage alone, the CPU seconds of the one process that does the
+   database's work: on SQLite the writing thread (``time.thread_time``: SQLite's B-trees and the
+   driver's binding of every value), on PostgreSQL the server process serving the transaction (its
+   ``/proc/<pid>/stat``; PostgreSQL never runs a statement that writes in parallel, so one transaction's
+   work is one process's). During the capture, PostgreSQL's server processes' CPU too (all, and the
+   busiest: the capture's own).
+4. **no secondary index** — the same rows into a store whose indexes beyond the primary keys and unique
+   constraints were dropped: what storing the rows costs before any index a query needs.
 
 What the figures mean: ``events / storage seconds`` is the most any capture could reach on this schema
 with a single writer (SQLite has one; a PostgreSQL transaction is one server process), however fast the
-rest; ``events / (machine core-seconds / cores)`` is the most this capture could reach were its work
-spread perfectly over every core. The goal needs both above it.
+rest; ``events / the one writer's CPU seconds`` is the same bound counted in CPU, free of the waits;
+``events / (machine core-seconds / cores)`` is the most this capture could reach were its work
+spread perfectly over every core. The goal needs all of them above it.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -246,17 +255,48 @@ def replay(
     return seconds
 
 
+_SECONDARY_INDEXES: Final = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+    "postgresql": (
+        "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_namespace n ON n.oid = i.relnamespace WHERE n.nspname = current_schema() "
+        "AND NOT i.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+    ),
+}
+"""The indexes a store has beyond its primary keys and unique constraints (on PostgreSQL, a partitioned
+table's index once: dropping it drops its partitions')."""
+
+
+def drop_secondary_indexes(url: str) -> int:
+    """Drop every index of the store at ``url`` but those of its primary keys and unique constraints
+    (the event keys' claim keeps working); how many were dropped."""
+    store = open_store(url)
+    try:
+        with store.engine.begin() as connection:
+            names = list(connection.execute(sa.text(_SECONDARY_INDEXES[connection.dialect.name])).scalars())
+            for name in names:
+                connection.execute(sa.text(f'DROP INDEX "{name}"'))
+    finally:
+        store.engine.dispose()
+    return len(names)
+
+
 def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
     captured_label, captured_url = place.fresh()
     replay_label, replay_url = place.fresh()
+    bare_label, bare_url = place.fresh()
     try:
         capture_seconds, busy, server = capture_measured(captured_url, document)
         rows = read_rows(captured_url)
         writer_cpu: dict[str, float] = {}
         tables = replay(replay_url, rows, writer_cpu)
+        dropped = drop_secondary_indexes(bare_url)
+        bare_cpu: dict[str, float] = {}
+        bare_tables = replay(bare_url, rows, bare_cpu)
     finally:
         place.drop(captured_label)
         place.drop(replay_label)
+        place.drop(bare_label)
     storage = sum(tables.values())
     cores = os.cpu_count() or 1
     return {
@@ -272,6 +312,9 @@ def measure(place: Place, document: bytes, events: int) -> dict[str, Any]:
         "server_cpu_seconds": server[0] if server else None,
         "server_busiest_cpu_seconds": server[1] if server else None,
         "writer_cpu": writer_cpu,
+        "bare_indexes_dropped": dropped,
+        "bare_storage_seconds": sum(bare_tables.values()),
+        "bare_writer_cpu": bare_cpu,
         "rows": {name: len(table_rows) for name, (_, table_rows) in rows.items()},
         "tables": tables,
     }
@@ -281,8 +324,8 @@ def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ({value / GOAL:.2f}x)"
 
 
-def _writer_total(run: dict[str, Any]) -> float | None:
-    cpu = run["writer_cpu"]
+def _writer_total(run: dict[str, Any], key: str = "writer_cpu") -> float | None:
+    cpu = run[key]
     return sum(cpu.values()) if len(cpu) == 3 else None
 
 
@@ -310,20 +353,28 @@ def render(runs: Sequence[dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
-        cpu, total = run["writer_cpu"], _writer_total(run)
-        if total is None:
-            lines.append(f"| {run['backend']} | – | – | – | – | – | – | – |")
-            continue
         server = (
             f"{run['server_cpu_seconds']:.2f} / {run['server_busiest_cpu_seconds']:.2f}"
             if run.get("server_cpu_seconds") is not None
             else "–"
         )
-        lines.append(
-            f"| {run['backend']} | {cpu['events']:.2f} | {cpu['lifecycle']:.2f} | {cpu['commit']:.2f} | "
-            f"{total:.2f} | {_rate(run['events'] / total)} | {_rate(run['events'] / cpu['events'])} | "
-            f"{server} |"
-        )
+        for key, label, during in (
+            ("writer_cpu", run["backend"], server),
+            (
+                "bare_writer_cpu",
+                f"{run['backend']}, no secondary index ({run['bare_indexes_dropped']} dropped)",
+                "",
+            ),
+        ):
+            cpu, total = run[key], _writer_total(run, key)
+            if total is None:
+                lines.append(f"| {label} | – | – | – | – | – | – | {during or '–'} |")
+                continue
+            lines.append(
+                f"| {label} | {cpu['events']:.2f} | {cpu['lifecycle']:.2f} | {cpu['commit']:.2f} | "
+                f"{total:.2f} | {_rate(run['events'] / total)} | {_rate(run['events'] / cpu['events'])} | "
+                f"{during} |"
+            )
     lines += ["", "Storage alone, seconds per table (rows per event):", ""]
     names = list(runs[0]["tables"])
     lines.append("| table | " + " | ".join(run["backend"] for run in runs) + " |")
@@ -381,6 +432,11 @@ def main() -> None:
             timed = [run for run in tries if _writer_total(run) is not None]
             if timed:  # the writer's CPU: the least of the runs, as for the storage's seconds
                 best["writer_cpu"] = min(timed, key=lambda run: _writer_total(run) or 0.0)["writer_cpu"]
+            bare = [run for run in tries if _writer_total(run, "bare_writer_cpu") is not None]
+            if bare:
+                best["bare_writer_cpu"] = min(
+                    bare, key=lambda run: _writer_total(run, "bare_writer_cpu") or 0.0
+                )["bare_writer_cpu"]
             best["storage_share"] = best["storage_seconds"] / best["capture_seconds"]
             runs.append(best)
     finally:
