@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa
 
 import bench_epcis_repository as repository
+from cpu_clock import machine_busy, process_cpu
 from packtrail.lifecycle import attach
 from packtrail.lifecycle import tables as lifecycle_tables
 from packtrail.store import capture_workers, open_store, schema
@@ -82,16 +83,6 @@ LIFECYCLE_TABLES: tuple[sa.Table, ...] = (
 """Written once at the end, as the projection writes them."""
 
 
-def machine_busy() -> float | None:
-    """Core-seconds the whole machine has spent busy since boot (Linux), or None."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            ticks = [int(x) for x in stat.readline().split()[1:]]
-    except OSError:
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-
-
 class Place:
     """Where a backend's scratch stores live."""
 
@@ -107,16 +98,6 @@ class Place:
 
     def drop(self, label: str) -> None:
         self.repository_backend.drop(label)
-
-
-def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds process ``pid`` has spent (Linux ``/proc``), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu() -> dict[int, float]:

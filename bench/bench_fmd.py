@@ -54,6 +54,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from cpu_clock import process_cpu  # noqa: E402
 from packtrail.fmd.clock import to_us  # noqa: E402
 from packtrail.fmd.storage import open_storage  # noqa: E402
 from packtrail.gs1.checkdigit import gs1_check_digit  # noqa: E402
@@ -241,9 +242,11 @@ def quiet(load: Any) -> Any:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (Linux ``/proc``), to report the server's cost per request."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of process ``pid``, to report the server's cost per request."""
+    spent = process_cpu(pid)
+    if spent is None:
+        raise SystemExit(f"bench_fmd reads the server's CPU time from /proc/{pid}/stat: run it on Linux")
+    return spent
 
 
 def percentiles(latencies: list[float]) -> dict[str, float]:
