@@ -476,6 +476,41 @@ def test_big_capture_through_the_writer_thread(store: Store) -> None:
     assert refused.captured == 0 and count(store, "events") == n
 
 
+def test_a_parsed_document_lets_go_of_its_events_before_the_commit(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Capture parses a document into its own event list and, once every chunk is written, lets go of
+    it before the projection's flush and the commit (the memory goes to what they allocate next); a
+    caller's :class:`EPCISDocument` is the caller's and keeps its events."""
+    from packtrail.epcis.jsonld import read_jsonld
+
+    reads: list[Any] = []
+    at_commit: list[int] = []
+    read_input, commit = capture_module.read_input, capture_module._Transaction.commit
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        reads.append(read_input(*args, **kwargs))
+        return reads[-1]
+
+    def committing(self: Any, **kwargs: Any) -> None:
+        at_commit.append(len(self.read.doc.events))
+        commit(self, **kwargs)
+
+    monkeypatch.setattr(capture_module, "read_input", reading)
+    monkeypatch.setattr(capture_module._Transaction, "commit", committing)
+    n = capture_module.THREAD_MIN_EVENTS + 5
+    parsed = store.capture(document(*(event(i) for i in range(n))))
+    assert (parsed.event_count, parsed.captured) == (n, n) and count(store, "events") == n
+    assert reads[0].owned and at_commit == [0] and reads[0].doc.events == []
+
+    given = read_jsonld(document(*(event(n + i) for i in range(n))))
+    listed = list(given.events)
+    result = store.capture(given)
+    assert (result.event_count, result.captured) == (n, n) and count(store, "events") == 2 * n
+    assert not reads[1].owned and at_commit[1] == n
+    assert len(given.events) == n and all(a is b for a, b in zip(given.events, listed, strict=True))
+
+
 def test_duplicates_found_by_the_key_inserts_or_by_look_up(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
